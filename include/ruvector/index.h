@@ -1,0 +1,110 @@
+/*
+ * ruvector/index.h — vector indexes behind one opaque handle.
+ *
+ * An rv_index maps 64-bit ids to vectors of a fixed dimension and answers k-nearest-neighbour
+ * queries by squared L2 distance, ascending, ties broken by id ascending. The variant (flat f32
+ * now; the RaBitQ family later) is chosen at creation and recorded in saved files.
+ *
+ * Threading: every function is safe to call concurrently on the same handle. Searches share a
+ * read lock; add/remove take the write lock. rv_index_destroy must not race other calls.
+ * Ownership: input arrays are borrowed for the duration of the call; outputs go to caller
+ * buffers or come with their own destructor.
+ */
+#ifndef RUVECTOR_INDEX_H
+#define RUVECTOR_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ruvector/base.h"
+#include "ruvector/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RV_INDEX_MIN_DIM 1u
+#define RV_INDEX_MAX_DIM 65536u
+
+typedef enum rv_index_kind {
+    RV_INDEX_FLAT_F32 = 1  /* originals only, exact brute force */
+} rv_index_kind;
+
+typedef struct rv_index rv_index;
+
+/* Creates an empty index of dimension dim (1..RV_INDEX_MAX_DIM). *out owns it; free with
+ * rv_index_destroy. Errors: INVALID_ARGUMENT, NO_MEMORY. */
+rv_status rv_index_create(rv_index_kind kind, uint32_t dim, rv_index **out);
+
+/* Frees the index and everything it owns. NULL is a no-op. */
+void rv_index_destroy(rv_index *idx);
+
+/* Builds an index from n row-major vectors of dimension dim. ids may be NULL (ids 0..n-1).
+ * Errors: INVALID_ARGUMENT (dim out of range, non-finite value: the message names row and
+ * column), DUPLICATE_ID, NO_MEMORY, CANCELLED. On error *out is untouched. */
+rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const float *vectors,
+                         const int64_t *ids, size_t n, const rv_progress *progress,
+                         rv_index **out);
+
+/* Appends n vectors (row-major, dimension dim) with the given ids. All or nothing: on any error
+ * the index is unchanged. Errors: DIMENSION_MISMATCH, INVALID_ARGUMENT (non-finite value),
+ * DUPLICATE_ID (already present, or twice in the batch), BUSY (storage pinned), NO_MEMORY,
+ * CANCELLED. */
+rv_status rv_index_add(rv_index *idx, const int64_t *ids, const float *vectors, size_t n,
+                       uint32_t dim, const rv_progress *progress);
+
+/* Removes id in O(1) (the last row moves into its slot). Errors: UNKNOWN_ID, BUSY. */
+rv_status rv_index_remove(rv_index *idx, int64_t id);
+
+/* Searches m row-major queries of dimension dim for their k nearest neighbours. Writes
+ * kk = min(k, len) results per query, rows of stride kk, into ids_out and scores_out, which
+ * must hold m * min(k, out_cap_per_query) entries; out_cap_per_query bounds kk from above so
+ * a concurrent add cannot overflow the caller's buffers. *k_out receives kk.
+ * m > 1 runs in parallel on the worker pool. Errors: INVALID_ARGUMENT (k = 0, non-finite query),
+ * DIMENSION_MISMATCH, EMPTY_INDEX, NO_MEMORY. */
+rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
+                          size_t k, size_t out_cap_per_query, int64_t *ids_out,
+                          float *scores_out, size_t *k_out);
+
+/* Copies the stored vector of id into out[dim]. Errors: UNKNOWN_ID, NOT_RETAINED. */
+rv_status rv_index_get(const rv_index *idx, int64_t id, float *out);
+
+/* True when the index holds id. */
+bool rv_index_contains(const rv_index *idx, int64_t id);
+
+/* Reads row `row` (0 <= row < len) as seen by an iterator that started at `generation`:
+ * its id into *id_out and, if vec_out is not NULL, its vector. Errors: CHANGED (the index was
+ * mutated since), INVALID_ARGUMENT (row out of range), NOT_RETAINED. */
+rv_status rv_index_row(const rv_index *idx, uint64_t generation, size_t row, int64_t *id_out,
+                       float *vec_out);
+
+/* Pins the vector storage so it cannot move or change, and returns a borrowed pointer to the
+ * (len, dim) row-major matrix and its row count. Mutations fail with BUSY until every pin is
+ * released with rv_index_unpin. Errors: NOT_RETAINED. */
+rv_status rv_index_pin(rv_index *idx, const float **vectors, size_t *rows);
+void rv_index_unpin(rv_index *idx);
+
+rv_index_kind rv_index_kind_of(const rv_index *idx);
+uint32_t rv_index_dim(const rv_index *idx);
+size_t rv_index_len(const rv_index *idx);          /* lock-free snapshot */
+uint64_t rv_index_generation(const rv_index *idx); /* bumps on every mutation */
+/* Every heap byte the index owns: storage at capacity, id map, the handle itself. */
+size_t rv_index_memory_bytes(const rv_index *idx);
+
+/* Structural equality: same kind, dim and parameters, same set of ids, and bit-identical vectors
+ * (and codes) per id. Row order does not matter. */
+bool rv_index_equal(const rv_index *a, const rv_index *b);
+
+/* Saves atomically (temp file in the same directory, fsync, rename, fsync of the directory).
+ * Errors: IO. */
+rv_status rv_index_save(const rv_index *idx, const char *path);
+
+/* Loads a file written by rv_index_save. Every length and offset is checked against the file
+ * before use and every section against its checksum. Errors: IO, FORMAT, NO_MEMORY. */
+rv_status rv_index_load(const char *path, rv_index **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

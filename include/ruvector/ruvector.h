@@ -1,0 +1,7 @@
+/* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lpthread -lxxhash). */
+#ifndef RUVECTOR_RUVECTOR_H
+#define RUVECTOR_RUVECTOR_H
+#include "ruvector/status.h"
+#include "ruvector/base.h"
+#include "ruvector/index.h"
+#endif

@@ -1,0 +1,43 @@
+/*
+ * ruvector/status.h — the error model of the whole C API.
+ *
+ * Every fallible call returns an rv_status. On failure the calling thread also gets a message
+ * naming the offending values ("query has dim 127, index has dim 128"), readable with
+ * rv_last_error() until the next failing call on that thread. The library never prints, exits
+ * or aborts on bad input.
+ */
+#ifndef RUVECTOR_STATUS_H
+#define RUVECTOR_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rv_status {
+    RV_OK = 0,
+    RV_ERR_INVALID_ARGUMENT = 1,  /* a value out of range: k = 0, dim = 0, NaN in a vector */
+    RV_ERR_DIMENSION_MISMATCH = 2,/* vector dim != index dim */
+    RV_ERR_EMPTY_INDEX = 3,       /* search on an index holding no vectors */
+    RV_ERR_DUPLICATE_ID = 4,      /* add of an id the index already holds */
+    RV_ERR_UNKNOWN_ID = 5,        /* get/remove of an id the index does not hold */
+    RV_ERR_NOT_RETAINED = 6,      /* original vectors asked of an index that keeps codes only */
+    RV_ERR_BUSY = 7,              /* mutation while the storage is pinned (exported view) */
+    RV_ERR_CHANGED = 8,           /* the index changed under an iterator */
+    RV_ERR_NO_MEMORY = 9,         /* allocation failed or a size overflowed */
+    RV_ERR_IO = 10,               /* open/read/write/fsync/rename failed (errno in the message) */
+    RV_ERR_FORMAT = 11,           /* a file is truncated, corrupt, or not ours */
+    RV_ERR_CANCELLED = 12,        /* a progress callback asked to stop */
+    RV_ERR_INTERNAL = 13          /* a broken invariant: a bug, please report it */
+} rv_status;
+
+/* Stable name of a status ("RV_ERR_FORMAT"); never NULL. */
+const char *rv_status_name(rv_status status);
+
+/* Message of the last failing call on this thread; "" if none. Borrowed: valid until the next
+ * ruvector call on this thread. */
+const char *rv_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

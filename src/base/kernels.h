@@ -1,0 +1,49 @@
+/*
+ * base/kernels.h — the SIMD-dispatched compute kernels and their contract.
+ *
+ * One table per instruction set; rv_kernels_get() returns the one chosen once per process.
+ * Every kernel has a scalar twin in kernels_scalar.c, the reference the tests check against:
+ *
+ *   l2sq, dot        bit-identical across tables. Both accumulate in 32 lanes (lane = element
+ *                    index mod 32, a tail is zero-padded), with separate multiply and add (no
+ *                    FMA), then reduce in one fixed tree: lane j gets (j + j+8) + (j+16 + j+24),
+ *                    then 8 -> 4 -> 2 -> 1 by halves. Results do not depend on the CPU.
+ *   gemm_micro       within 2 * kc * 2^-24 * sum|a||b| (the AVX2 twin fuses multiply-add).
+ *   select_below     bit-identical (2*x is exact, then one subtraction).
+ */
+#ifndef RV_BASE_KERNELS_H
+#define RV_BASE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RV_GEMM_MR 6  /* query rows per micro-tile */
+#define RV_GEMM_NR 16 /* data rows per micro-tile (two 8-float vectors) */
+
+typedef struct rv_kernels {
+    const char *name;
+    /* sum_t (a[t] - b[t])^2 */
+    float (*l2sq)(const float *a, const float *b, size_t d);
+    /* sum_t a[t] * b[t] */
+    float (*dot)(const float *a, const float *b, size_t d);
+    /* c[i*ldc + j] += sum_{t<kc} a[t*MR + i] * b[t*NR + j] for i < MR, j < NR.
+     * a and b are packed panels; b is 64-byte aligned. */
+    void (*gemm_micro)(size_t kc, const float *a, const float *b, float *c, size_t ldc);
+    /* Writes to idx_out every j < n with norms[j] - 2*dots[j] < thresh, ascending; returns the
+     * count. idx_out holds n entries. */
+    size_t (*select_below)(const float *dots, const float *norms, size_t n, float thresh,
+                           uint32_t *idx_out);
+} rv_kernels;
+
+/* The table every computation uses (chosen once; see rv_kernel_name). */
+const rv_kernels *rv_kernels_get(void);
+
+/* The individual tables, for tests and benchmarks. rv_kernels_avx2() is NULL when the CPU or the
+ * build lacks AVX2+FMA. */
+const rv_kernels *rv_kernels_scalar(void);
+const rv_kernels *rv_kernels_avx2(void);
+
+/* Defined in kernels_avx2.c (x86-64 builds only); callers check the CPU first. */
+extern const rv_kernels rv_kernels_avx2_table;
+
+#endif

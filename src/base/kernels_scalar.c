@@ -1,0 +1,69 @@
+/*
+ * kernels_scalar.c — the portable reference kernels.
+ *
+ * These define the results: the SIMD twins reproduce l2sq, dot and select_below bit for bit by
+ * following the same lane layout and reduction tree (see kernels.h). Compiled for the baseline
+ * ISA with -ffp-contract=off so the compiler cannot fuse or reorder anything.
+ */
+#include "base/internal.h"
+#include "base/kernels.h"
+
+static float rv_reduce32(const float acc[32])
+{
+    float s8[8], s4[4], s2[2];
+    for (int j = 0; j < 8; j++)
+        s8[j] = (acc[j] + acc[j + 8]) + (acc[j + 16] + acc[j + 24]);
+    for (int j = 0; j < 4; j++)
+        s4[j] = s8[j] + s8[j + 4];
+    for (int j = 0; j < 2; j++)
+        s2[j] = s4[j] + s4[j + 2];
+    return s2[0] + s2[1];
+}
+
+static float rv_l2sq_scalar(const float *a, const float *b, size_t d)
+{
+    float acc[32] = {0};
+    for (size_t i = 0; i < d; i++) {
+        float t = a[i] - b[i];
+        acc[i & 31] += t * t;
+    }
+    return rv_reduce32(acc);
+}
+
+static float rv_dot_scalar(const float *a, const float *b, size_t d)
+{
+    float acc[32] = {0};
+    for (size_t i = 0; i < d; i++)
+        acc[i & 31] += a[i] * b[i];
+    return rv_reduce32(acc);
+}
+
+static void rv_gemm_micro_scalar(size_t kc, const float *a, const float *b, float *c, size_t ldc)
+{
+    for (size_t t = 0; t < kc; t++)
+        for (size_t i = 0; i < RV_GEMM_MR; i++) {
+            float ai = a[t * RV_GEMM_MR + i];
+            for (size_t j = 0; j < RV_GEMM_NR; j++)
+                c[i * ldc + j] += ai * b[t * RV_GEMM_NR + j];
+        }
+}
+
+static size_t rv_select_below_scalar(const float *dots, const float *norms, size_t n, float thresh,
+                                     uint32_t *idx_out)
+{
+    size_t count = 0;
+    for (size_t j = 0; j < n; j++)
+        if (norms[j] - 2.0f * dots[j] < thresh)
+            idx_out[count++] = (uint32_t)j;
+    return count;
+}
+
+static const rv_kernels rv_kernels_scalar_table = {
+    .name = "scalar",
+    .l2sq = rv_l2sq_scalar,
+    .dot = rv_dot_scalar,
+    .gemm_micro = rv_gemm_micro_scalar,
+    .select_below = rv_select_below_scalar,
+};
+
+const rv_kernels *rv_kernels_scalar(void) { return &rv_kernels_scalar_table; }

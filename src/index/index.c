@@ -1,0 +1,253 @@
+/*
+ * index.c — the generic handle: argument checks at the API boundary, locking, and dispatch to
+ * the variant. Variants own only their search and their extra state; ids, the id map and the
+ * retained vectors live in the shared store.
+ */
+#include <math.h>
+
+#include "base/container.h"
+#include "base/internal.h"
+#include "index/flat.h"
+#include "index/internal.h"
+
+static bool rv_kind_valid(rv_index_kind kind) { return kind == RV_INDEX_FLAT_F32; }
+
+rv_status rv_index_new(rv_index_kind kind, uint32_t dim, rv_index **out)
+{
+    if (!rv_kind_valid(kind))
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "unknown index kind %d", (int)kind);
+    if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "dim must be in %u..%u, not %u", RV_INDEX_MIN_DIM,
+                       RV_INDEX_MAX_DIM, dim);
+    rv_index *idx = rv_calloc(1, sizeof *idx);
+    if (!idx)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory creating an index");
+    if (pthread_rwlock_init(&idx->lock, NULL) != 0) {
+        rv_free(idx);
+        return rv_fail(RV_ERR_NO_MEMORY, "cannot create the index lock");
+    }
+    idx->kind = kind;
+    idx->dim = dim;
+    atomic_init(&idx->len, 0);
+    atomic_init(&idx->generation, 0);
+    atomic_init(&idx->pins, 0);
+    rv_store_init(&idx->store, dim);
+    *out = idx;
+    return RV_OK;
+}
+
+rv_status rv_index_create(rv_index_kind kind, uint32_t dim, rv_index **out)
+{
+    return rv_index_new(kind, dim, out);
+}
+
+void rv_index_destroy(rv_index *idx)
+{
+    if (!idx)
+        return;
+    rv_store_free(&idx->store);
+    pthread_rwlock_destroy(&idx->lock);
+    rv_free(idx);
+}
+
+static rv_status rv_check_dim(const rv_index *idx, uint32_t dim, const char *what)
+{
+    if (dim != idx->dim)
+        return rv_fail(RV_ERR_DIMENSION_MISMATCH, "%s has dim %u, index has dim %u", what, dim, idx->dim);
+    return RV_OK;
+}
+
+static void rv_index_mutated(rv_index *idx)
+{
+    atomic_store(&idx->len, idx->store.n);
+    atomic_fetch_add(&idx->generation, 1);
+}
+
+rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const float *vectors,
+                         const int64_t *ids, size_t n, const rv_progress *progress,
+                         rv_index **out)
+{
+    rv_index *idx;
+    rv_status st = rv_index_new(kind, dim, &idx);
+    if (st != RV_OK)
+        return st;
+    int64_t *own_ids = NULL;
+    if (!ids && n) {
+        if (!(own_ids = rv_alloc(n * sizeof(int64_t)))) {
+            rv_index_destroy(idx);
+            return rv_fail(RV_ERR_NO_MEMORY, "out of memory for %zu ids", n);
+        }
+        for (size_t i = 0; i < n; i++)
+            own_ids[i] = (int64_t)i;
+        ids = own_ids;
+    }
+    st = rv_store_append(&idx->store, ids, vectors, n, progress);
+    rv_free(own_ids);
+    if (st != RV_OK) {
+        rv_index_destroy(idx);
+        return st;
+    }
+    rv_index_mutated(idx);
+    *out = idx;
+    return RV_OK;
+}
+
+static rv_status rv_check_unpinned(const rv_index *idx)
+{
+    size_t pins = atomic_load(&idx->pins);
+    if (pins)
+        return rv_fail(RV_ERR_BUSY, "the index's vectors are exported (%zu live views, e.g. from "
+                       "np.asarray); release them before modifying the index", pins);
+    return RV_OK;
+}
+
+rv_status rv_index_add(rv_index *idx, const int64_t *ids, const float *vectors, size_t n,
+                       uint32_t dim, const rv_progress *progress)
+{
+    rv_status st = rv_check_dim(idx, dim, "vector");
+    if (st != RV_OK)
+        return st;
+    pthread_rwlock_wrlock(&idx->lock);
+    st = rv_check_unpinned(idx);
+    if (st == RV_OK)
+        st = rv_store_append(&idx->store, ids, vectors, n, progress);
+    if (st == RV_OK && n)
+        rv_index_mutated(idx);
+    pthread_rwlock_unlock(&idx->lock);
+    return st;
+}
+
+rv_status rv_index_remove(rv_index *idx, int64_t id)
+{
+    pthread_rwlock_wrlock(&idx->lock);
+    rv_status st = rv_check_unpinned(idx);
+    if (st == RV_OK)
+        st = rv_store_remove(&idx->store, id);
+    if (st == RV_OK)
+        rv_index_mutated(idx);
+    pthread_rwlock_unlock(&idx->lock);
+    return st;
+}
+
+rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
+                          size_t k, size_t out_cap_per_query, int64_t *ids_out,
+                          float *scores_out, size_t *k_out)
+{
+    if (k == 0)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "k must be at least 1, not 0");
+    rv_status st = rv_check_dim(idx, dim, m == 1 ? "query" : "queries");
+    if (st != RV_OK)
+        return st;
+    size_t row, col;
+    if (!rv_rows_finite(queries, m, dim, &row, &col))
+        return m == 1 ? rv_fail(RV_ERR_INVALID_ARGUMENT, "query has a non-finite value at column %zu", col)
+                      : rv_fail(RV_ERR_INVALID_ARGUMENT, "query at row %zu has a non-finite value at column %zu", row, col);
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    const rv_store *s = &idx->store;
+    if (s->n == 0) {
+        pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+        return rv_fail(RV_ERR_EMPTY_INDEX, "search on an empty index (n = 0)");
+    }
+    size_t kk = rv_min(rv_min(k, s->n), out_cap_per_query);
+    if (m == 1)
+        st = rv_flat_search_one(s, queries, kk, ids_out, scores_out);
+    else
+        st = rv_flat_search_batch(s, queries, m, kk, ids_out, scores_out);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    if (st == RV_OK)
+        *k_out = kk;
+    return st;
+}
+
+rv_status rv_index_get(const rv_index *idx, int64_t id, float *out)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    uint64_t row;
+    rv_status st = RV_OK;
+    if (!rv_idmap_get(&idx->store.map, id, &row))
+        st = rv_fail(RV_ERR_UNKNOWN_ID, "id %lld is not in the index", (long long)id);
+    else
+        memcpy(out, idx->store.vectors + row * idx->dim, idx->dim * sizeof(float));
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return st;
+}
+
+bool rv_index_contains(const rv_index *idx, int64_t id)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    bool found = rv_idmap_get(&idx->store.map, id, NULL);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return found;
+}
+
+rv_status rv_index_row(const rv_index *idx, uint64_t generation, size_t row, int64_t *id_out,
+                       float *vec_out)
+{
+    rv_status st = RV_OK;
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    if (atomic_load(&idx->generation) != generation)
+        st = rv_fail(RV_ERR_CHANGED, "the index changed during iteration");
+    else if (row >= idx->store.n)
+        st = rv_fail(RV_ERR_INVALID_ARGUMENT, "row %zu out of range (len %zu)", row, idx->store.n);
+    else {
+        *id_out = idx->store.ids[row];
+        if (vec_out)
+            memcpy(vec_out, idx->store.vectors + row * idx->dim, idx->dim * sizeof(float));
+    }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return st;
+}
+
+rv_status rv_index_pin(rv_index *idx, const float **vectors, size_t *rows)
+{
+    pthread_rwlock_rdlock(&idx->lock);
+    atomic_fetch_add(&idx->pins, 1);
+    *vectors = idx->store.vectors;
+    *rows = idx->store.n;
+    pthread_rwlock_unlock(&idx->lock);
+    return RV_OK;
+}
+
+void rv_index_unpin(rv_index *idx) { atomic_fetch_sub(&idx->pins, 1); }
+
+rv_index_kind rv_index_kind_of(const rv_index *idx) { return idx->kind; }
+uint32_t rv_index_dim(const rv_index *idx) { return idx->dim; }
+size_t rv_index_len(const rv_index *idx) { return atomic_load(&idx->len); }
+uint64_t rv_index_generation(const rv_index *idx) { return atomic_load(&idx->generation); }
+
+size_t rv_index_memory_bytes(const rv_index *idx)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    size_t bytes = rv_round_up(sizeof *idx, RV_ALIGN) + rv_store_bytes(&idx->store);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return bytes;
+}
+
+static bool rv_index_equal_locked(const rv_index *a, const rv_index *b)
+{
+    const rv_store *sa = &a->store, *sb = &b->store;
+    if (a->kind != b->kind || a->dim != b->dim || sa->n != sb->n)
+        return false;
+    for (size_t r = 0; r < sa->n; r++) {
+        uint64_t rb;
+        if (!rv_idmap_get(&sb->map, sa->ids[r], &rb))
+            return false;
+        if (memcmp(sa->vectors + r * a->dim, sb->vectors + rb * b->dim, a->dim * sizeof(float)) != 0)
+            return false;
+    }
+    return true;
+}
+
+bool rv_index_equal(const rv_index *a, const rv_index *b)
+{
+    if (a == b)
+        return true;
+    /* Lock in address order so a == b racing b == a cannot deadlock behind a writer. */
+    const rv_index *first = a < b ? a : b, *second = a < b ? b : a;
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&first->lock);
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&second->lock);
+    bool eq = rv_index_equal_locked(a, b);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&second->lock);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&first->lock);
+    return eq;
+}

@@ -1,0 +1,51 @@
+/*
+ * index/topk.h — bounded max-heap of the k best (score, id) so far.
+ *
+ * "Best" is smallest score, ties by smallest id, so results are deterministic. The worst kept
+ * item sits at the root, so the common case — a candidate worse than all k — is one compare.
+ * `row` rides along for callers that re-score candidates.
+ */
+#ifndef RV_INDEX_TOPK_H
+#define RV_INDEX_TOPK_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rv_hit {
+    float score;
+    int64_t id;
+    uint64_t row;
+} rv_hit;
+
+typedef struct rv_topk {
+    rv_hit *items;  /* caller-provided, cap entries */
+    size_t size, cap;
+} rv_topk;
+
+static inline bool rv_hit_worse(const rv_hit *a, float score, int64_t id)
+{
+    return a->score > score || (a->score == score && a->id > id);
+}
+
+static inline void rv_topk_init(rv_topk *t, rv_hit *items, size_t cap)
+{
+    t->items = items;
+    t->size = 0;
+    t->cap = cap;
+}
+
+/* Score a candidate must not exceed to enter (ties decided by id in rv_topk_push). */
+static inline float rv_topk_bound(const rv_topk *t)
+{
+    return t->size < t->cap ? INFINITY : t->items[0].score;
+}
+
+void rv_topk_push(rv_topk *t, float score, int64_t id, uint64_t row);
+
+/* Empties the heap into ascending (score, id) order, written to ids/scores/rows (each may be
+ * NULL); returns the count. */
+size_t rv_topk_drain_sorted(rv_topk *t, int64_t *ids, float *scores, uint64_t *rows);
+
+#endif

@@ -1,0 +1,139 @@
+/* Save/load: exact round trip, atomicity, and every truncation and every single-bit flip of a
+ * small file is rejected with RV_ERR_FORMAT (never a crash, never a silent load). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/container.h"
+#include "base/internal.h"
+#include "check.h"
+#include "ruvector/index.h"
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = rv_alloc(*len);
+    if (fread(buf, 1, *len, f) != *len) {
+        rv_free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void write_file(const char *path, const unsigned char *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(buf, 1, len, f);
+        fclose(f);
+    }
+}
+
+void test_persist(void)
+{
+    char dir[] = "/tmp/rv_persist_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[128], bad[128];
+    snprintf(path, sizeof path, "%s/a.rvx", dir);
+    snprintf(bad, sizeof bad, "%s/bad.rvx", dir);
+
+    uint32_t d = 5;
+    size_t n = 7;
+    float x[7 * 5];
+    int64_t ids[7] = {INT64_MIN, -1, 0, 1, 42, 1ll << 40, INT64_MAX};
+    rv_test_fill(x, n * d, 9);
+    rv_index *a, *b;
+    CHECK(rv_index_build(RV_INDEX_FLAT_F32, d, x, ids, n, NULL, &a) == RV_OK);
+    CHECK(rv_index_save(a, path) == RV_OK);
+    CHECK(rv_index_load(path, &b) == RV_OK);
+    CHECK(rv_index_equal(a, b));
+    int64_t i1[7], i2[7];
+    float s1[7], s2[7];
+    size_t k1, k2;
+    CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, 7, i1, s1, &k1) == RV_OK);
+    CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, 7, i2, s2, &k2) == RV_OK);
+    CHECK(k1 == k2 && memcmp(i1, i2, sizeof i1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
+    rv_index_destroy(b);
+
+    /* Saving the same index twice gives identical bytes. */
+    size_t len = 0, len2 = 0;
+    unsigned char *orig = read_file(path, &len);
+    CHECK(orig && len % 64 == 0);
+    CHECK(rv_index_save(a, bad) == RV_OK);
+    unsigned char *again = read_file(bad, &len2);
+    CHECK(again && len2 == len && memcmp(orig, again, len) == 0);
+    rv_free(again);
+
+    /* Every truncation. */
+    for (size_t cut = 0; cut < len; cut++) {
+        write_file(bad, orig, cut);
+        rv_status st = rv_index_load(bad, &b);
+        CHECK_MSG(st == RV_ERR_FORMAT, "truncated to %zu: %s", cut, rv_status_name(st));
+        if (st == RV_OK)
+            rv_index_destroy(b);
+    }
+    /* Every single-bit flip. */
+    for (size_t byte = 0; byte < len; byte++)
+        for (int bit = 0; bit < 8; bit++) {
+            orig[byte] ^= (unsigned char)(1u << bit);
+            write_file(bad, orig, len);
+            rv_status st = rv_index_load(bad, &b);
+            CHECK_MSG(st == RV_ERR_FORMAT, "flip byte %zu bit %d: %s", byte, bit, rv_status_name(st));
+            if (st == RV_OK)
+                rv_index_destroy(b);
+            orig[byte] ^= (unsigned char)(1u << bit);
+        }
+    /* Appended garbage. */
+    unsigned char *longer = rv_alloc(len + 64);
+    memcpy(longer, orig, len);
+    memset(longer + len, 0, 64);
+    write_file(bad, longer, len + 64);
+    CHECK(rv_index_load(bad, &b) == RV_ERR_FORMAT);
+    rv_free(longer);
+
+    /* A well-formed container whose META lies about n cannot make us allocate: FORMAT. */
+    unsigned char meta[32] = {0};
+    uint32_t kind = RV_INDEX_FLAT_F32, dim = 128;
+    uint64_t huge = 1ull << 60;
+    memcpy(meta, &kind, 4);
+    memcpy(meta + 4, &dim, 4);
+    memcpy(meta + 8, &huge, 8);
+    rv_section secs[] = {{RV_FOURCC('M', 'E', 'T', 'A'), meta, 32},
+                         {RV_FOURCC('I', 'D', 'S', '0'), ids, sizeof ids},
+                         {RV_FOURCC('V', 'E', 'C', 'S'), x, sizeof x}};
+    CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, secs, 3) == RV_OK);
+    CHECK(rv_index_load(bad, &b) == RV_ERR_FORMAT);
+    CHECK(strstr(rv_last_error(), "claims") != NULL);
+    /* ... nor duplicate ids, nor NaN. */
+    uint64_t seven = 7;
+    memcpy(meta + 8, &seven, 8);
+    int64_t dup[7] = {1, 2, 3, 4, 5, 6, 1};
+    secs[1].data = dup;
+    CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, secs, 3) == RV_OK);
+    CHECK(rv_index_load(bad, &b) == RV_ERR_FORMAT);
+    secs[1].data = ids;
+    float xn[7 * 5];
+    memcpy(xn, x, sizeof x);
+    xn[33] = 1.0f / 0.0f;
+    secs[2].data = xn;
+    CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, secs, 3) == RV_OK);
+    CHECK(rv_index_load(bad, &b) == RV_ERR_FORMAT);
+
+    /* IO errors: missing file, directory, unwritable destination. */
+    CHECK(rv_index_load("/nonexistent/x.rvx", &b) == RV_ERR_IO);
+    CHECK(rv_index_load(dir, &b) == RV_ERR_FORMAT);
+    CHECK(rv_index_save(a, "/nonexistent/dir/x.rvx") == RV_ERR_IO);
+    rv_free(orig);
+    rv_index_destroy(a);
+    unlink(path);
+    unlink(bad);
+    rmdir(dir);
+}
