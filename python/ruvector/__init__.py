@@ -1,0 +1,69 @@
+"""ruvector: fast vector search with a C11 engine.
+
+    >>> import numpy as np, ruvector
+    >>> idx = ruvector.FlatF32Index.build(np.random.rand(1000, 64).astype(np.float32))
+    >>> hits = idx.search(np.random.rand(64).astype(np.float32), k=5)
+
+Everything here is re-exported from the compiled extension ``ruvector._ruvector``; see
+``cpu_features()`` for the SIMD kernels and thread pool in use.
+"""
+
+from ruvector._ruvector import (
+    A2aError,
+    ArgumentError,
+    ArgumentTypeError,
+    BackendError,
+    BudgetExceeded,
+    CacheMissError,
+    CardSignatureInvalid,
+    ConcurrentModificationError,
+    DimensionMismatch,
+    DuplicateIdError,
+    EmbedError,
+    EmptyIndex,
+    FlatF32Index,
+    Hit,
+    IndexBusyError,
+    IndexError,
+    LakeError,
+    NotRetainedError,
+    PersistError,
+    PolicyViolation,
+    RuVectorError,
+    TransportError,
+    UnknownIdError,
+    WitnessMismatch,
+    __version__,
+    cpu_features,
+)
+from ruvector._typing import AnyIndex
+
+__all__ = [
+    "A2aError",
+    "AnyIndex",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "BackendError",
+    "BudgetExceeded",
+    "CacheMissError",
+    "CardSignatureInvalid",
+    "ConcurrentModificationError",
+    "DimensionMismatch",
+    "DuplicateIdError",
+    "EmbedError",
+    "EmptyIndex",
+    "FlatF32Index",
+    "Hit",
+    "IndexBusyError",
+    "IndexError",
+    "LakeError",
+    "NotRetainedError",
+    "PersistError",
+    "PolicyViolation",
+    "RuVectorError",
+    "TransportError",
+    "UnknownIdError",
+    "WitnessMismatch",
+    "__version__",
+    "cpu_features",
+]

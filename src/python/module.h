@@ -1,0 +1,106 @@
+/*
+ * python/module.h — what the extension's files share: module state, the status -> exception
+ * table, argument parsing, and the NumPy C API import.
+ *
+ * Conventions (msgspec-style): functions returning PyObject* return a new reference or NULL with
+ * an exception set; "borrowed" is said where it applies. Every call into the C core that may
+ * take a lock or run long is made with the GIL released (RV_NOGIL), so a Python thread waiting
+ * for an index lock never holds the GIL that the lock holder may need (progress callbacks).
+ */
+#ifndef RV_PY_MODULE_H
+#define RV_PY_MODULE_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define PY_ARRAY_UNIQUE_SYMBOL rv_numpy_api
+#ifndef RV_PY_IMPORT_ARRAY
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>
+
+#include "ruvector/ruvector.h"
+
+typedef struct rv_module_state {
+    /* the contract's hierarchy */
+    PyObject *RuVectorError, *IndexError, *DimensionMismatch, *EmptyIndex, *PersistError;
+    PyObject *LakeError, *BackendError, *CacheMissError, *WitnessMismatch;
+    PyObject *A2aError, *CardSignatureInvalid, *PolicyViolation, *BudgetExceeded, *TransportError;
+    PyObject *EmbedError;
+    /* argument problems, catchable as the matching builtin too */
+    PyObject *ArgumentError;      /* (RuVectorError, ValueError) */
+    PyObject *ArgumentTypeError;  /* (RuVectorError, TypeError) */
+    PyObject *DuplicateIdError;   /* (IndexError, ValueError) */
+    PyObject *UnknownIdError;     /* (IndexError, KeyError) */
+    PyObject *NotRetainedError;   /* (IndexError, LookupError) */
+    PyObject *IndexBusyError;     /* (IndexError, BufferError) */
+    PyObject *ConcurrentModificationError; /* (IndexError, RuntimeError) */
+    PyTypeObject *HitType;
+    PyTypeObject *FlatF32IndexType;
+    PyTypeObject *IndexIterType;
+} rv_module_state;
+
+extern PyModuleDef rv_module_def;
+
+/* Run a block without the GIL. */
+#define RV_NOGIL(block) do { Py_BEGIN_ALLOW_THREADS block; Py_END_ALLOW_THREADS } while (0)
+
+/* errors.c */
+int rv_py_errors_init(PyObject *module, rv_module_state *st);
+int rv_py_errors_traverse(rv_module_state *st, visitproc visit, void *arg);
+void rv_py_errors_clear(rv_module_state *st);
+/* Raises the exception for a failed core status with rv_last_error()'s message; returns NULL.
+ * If a Python exception is already set (a progress callback raised), it is kept. */
+PyObject *rv_py_raise(rv_module_state *st, rv_status status);
+
+/* args.c — METH_FASTCALL argument matching. names: NULL-terminated; the first `npos` may be
+ * positional, the first `required` must be given. out[i] receives a borrowed ref or NULL.
+ * Returns -1 with ArgumentTypeError set on a bad call. */
+int rv_py_parse(rv_module_state *st, const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames, const char *const *names, int npos, int required, PyObject **out);
+
+/* A float32 matrix argument: zero-copy for C-contiguous float32 buffers, a copy for lists and
+ * tuples, a clear error otherwise (the "maybe-owned buffer" idiom). ndim is 1 (rows = 1) or 2. */
+typedef struct rv_py_matrix {
+    const float *data;
+    Py_ssize_t rows, cols;
+    Py_buffer view;
+    int has_view;
+    PyObject *owned; /* the array we made from a sequence, or NULL */
+} rv_py_matrix;
+int rv_py_matrix_get(rv_module_state *st, PyObject *obj, int ndim, const char *what, rv_py_matrix *m);
+void rv_py_matrix_release(rv_py_matrix *m);
+
+/* An int64 id vector argument: zero-copy for C-contiguous int64 buffers, converted (with range
+ * checks) from other integer buffers and from sequences of Python ints. */
+typedef struct rv_py_ids {
+    const int64_t *data;
+    Py_ssize_t n;
+    Py_buffer view;
+    int has_view;
+    int64_t *owned; /* PyMem buffer, or NULL */
+} rv_py_ids;
+int rv_py_ids_get(rv_module_state *st, PyObject *obj, const char *what, rv_py_ids *ids);
+void rv_py_ids_release(rv_py_ids *ids);
+
+/* One int64 id / a k >= 1. */
+int rv_py_id_get(rv_module_state *st, PyObject *obj, const char *what, int64_t *out);
+int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out);
+
+/* hit.c */
+PyTypeObject *rv_py_hit_type_new(void);
+PyObject *rv_py_hit_new(rv_module_state *st, int64_t id, float score);
+
+/* progress.c — bridges `progress=` (None/False, True, or a callable(done, total)) to the core's
+ * rv_progress; also checks for signals so Ctrl-C cancels long work cleanly. */
+typedef struct rv_py_progress {
+    PyObject *callable; /* owned; NULL when only signals are checked */
+    rv_progress c;
+} rv_py_progress;
+int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv_py_progress *p);
+void rv_py_progress_done(rv_py_progress *p);
+
+/* index_type.c */
+int rv_py_index_types_init(PyObject *module, rv_module_state *st);
+
+#endif
