@@ -85,10 +85,12 @@ rv_status rv_index_row(const rv_index *idx, uint64_t generation, size_t row, int
 rv_status rv_index_pin(rv_index *idx, const float **vectors, size_t *rows);
 void rv_index_unpin(rv_index *idx);
 
+/* The variant, dimension, vector count (a lock-free snapshot) and mutation counter (bumps on
+ * every add/remove). Never fail. */
 rv_index_kind rv_index_kind_of(const rv_index *idx);
 uint32_t rv_index_dim(const rv_index *idx);
-size_t rv_index_len(const rv_index *idx);          /* lock-free snapshot */
-uint64_t rv_index_generation(const rv_index *idx); /* bumps on every mutation */
+size_t rv_index_len(const rv_index *idx);
+uint64_t rv_index_generation(const rv_index *idx);
 /* Every heap byte the index owns: storage at capacity, id map, the handle itself. */
 size_t rv_index_memory_bytes(const rv_index *idx);
 

@@ -22,7 +22,6 @@ from ruvector._ruvector import (
     EmbedError,
     EmptyIndex,
     FlatF32Index,
-    Hit,
     IndexBusyError,
     IndexError,
     LakeError,
@@ -36,6 +35,7 @@ from ruvector._ruvector import (
     __version__,
     cpu_features,
 )
+from ruvector._hit import Hit
 from ruvector._typing import AnyIndex
 
 __all__ = [

@@ -14,14 +14,20 @@
  *     screen: per query, keep the k' best by ||x||^2 - 2 q.x (vector compare, rare heap push)
  *   re-score the k' survivors exactly with l2sq and keep k.
  *
- * The screen uses the expanded form, whose rounding error is ~d * 2^-24 * (||q||^2 + ||x||^2):
- * it may misorder near-ties, never far-apart distances. Keeping k' = k + max(8, k/4) candidates
- * and re-scoring them with the direct form makes the result exact in practice and scores
- * bit-identical to the single-query path, so search() and search_batch() agree.
+ * The screen uses the expanded form, whose rounding error is bounded by
+ *   eps = (d + 4) * 2^-24 * (max||x||^2 + 2 ||q|| max||x||)        (Higham, Accuracy and
+ * Stability of Numerical Algorithms, §3.1), so it may misorder near-ties, never far-apart
+ * distances. We keep k' = k + max(8, k/4) candidates, re-score them with the direct form, and
+ * then *prove* nothing outside could have entered: every excluded row has screen value >= W (the
+ * k'-th kept), so its true distance is >= W - eps + ||q||^2. If the exact k-th score is below
+ * that (with a factor 2 of slack), the result is exact; otherwise (massive ties at the boundary,
+ * or data far from the query) that one query is answered by the exact scan. So batch results are
+ * always exact, and identical — ids and bit-for-bit scores — to the single-query path.
  *
  * Parallelism: tasks split the queries; each task streams all rows, so results are independent
  * of the thread count. Scratch is allocated per task (tens of queries), never per query.
  */
+#include <math.h>
 #include <stdatomic.h>
 
 #include "base/internal.h"
@@ -39,6 +45,7 @@ typedef struct rv_batch_job {
     const rv_store *s;
     const float *q;
     size_t m, kk, kprime, mb;
+    double max_norm2; /* max ||x||^2 over the rows, for the screen's error bound */
     int64_t *ids;
     float *scores;
     atomic_int failed; /* a task could not allocate */
@@ -75,6 +82,17 @@ static void rv_pack_rows(const float *x, size_t rows, uint32_t d, size_t kb, siz
             }
         }
     }
+}
+
+/* True when no row outside the kept candidates can score <= kth (see the file comment). */
+static bool rv_screen_proves_exact(const rv_batch_job *job, const rv_kernels *K, const float *q,
+                                   double worst_kept, float kth)
+{
+    const double u = 0x1p-24, d = job->s->dim;
+    double qn2 = K->dot(q, q, job->s->dim);
+    double eps = (d + 4) * u * (job->max_norm2 + 2 * sqrt(qn2 * job->max_norm2));
+    double lower = (worst_kept - 2 * eps + qn2 * (1 - (d + 2) * u)) * (1 - 2 * (d + 2) * u);
+    return (double)kth < lower;
 }
 
 static void rv_batch_task(void *ctx, size_t task)
@@ -131,6 +149,8 @@ static void rv_batch_task(void *ctx, size_t task)
         rv_topk *h = &heaps[i];
         size_t cnt = h->size;
         rv_hit *cand = h->items;
+        /* Screen value of the worst kept candidate; +inf when every row was kept. */
+        double worst_kept = cnt == kprime && kprime < s->n ? (double)cand[0].score : INFINITY;
         for (size_t c = 0; c < cnt; c++)
             cand[c].score = K->l2sq(q, s->vectors + cand[c].row * d, d);
         /* Select the kk best of the re-scored candidates with a fresh heap over a copy. */
@@ -144,9 +164,14 @@ static void rv_batch_task(void *ctx, size_t task)
         rv_topk_init(&out, best, job->kk);
         for (size_t c = 0; c < cnt; c++)
             rv_topk_push(&out, cand[c].score, cand[c].id, cand[c].row);
-        rv_topk_drain_sorted(&out, job->ids + (q0 + i) * job->kk, job->scores + (q0 + i) * job->kk, NULL);
+        int64_t *row_ids = job->ids + (q0 + i) * job->kk;
+        float *row_scores = job->scores + (q0 + i) * job->kk;
+        size_t got = rv_topk_drain_sorted(&out, row_ids, row_scores, NULL);
         if (best != best_items)
             rv_free(best);
+        if (worst_kept < INFINITY && !rv_screen_proves_exact(job, K, q, worst_kept, got ? row_scores[got - 1] : INFINITY))
+            if (rv_flat_search_one(s, q, job->kk, row_ids, row_scores) != RV_OK)
+                job->failed = 1;
     }
 done:
     rv_free(apack);
@@ -190,7 +215,10 @@ rv_status rv_flat_search_batch(const rv_store *s, const float *q, size_t m, size
     size_t threads = rv_pool_size();
     size_t per = (m + threads - 1) / threads;
     size_t mb = rv_min(RV_BATCH_MB, rv_round_up(per, RV_GEMM_MR));
-    rv_batch_job job = {s, q, m, kk, kprime, mb, ids, scores, 0};
+    double max_norm2 = 0;
+    for (size_t r = 0; r < s->n; r++)
+        max_norm2 = s->norms[r] > max_norm2 ? s->norms[r] : max_norm2;
+    rv_batch_job job = {s, q, m, kk, kprime, mb, max_norm2, ids, scores, 0};
     rv_parallel_for((m + mb - 1) / mb, rv_batch_task, &job);
     return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in batch search") : RV_OK;
 }

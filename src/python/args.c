@@ -339,3 +339,13 @@ void rv_py_ids_release(rv_py_ids *ids)
     PyMem_Free(ids->owned);
     ids->owned = NULL;
 }
+
+int rv_py_path_get(rv_module_state *st, PyObject *obj, PyObject **bytes)
+{
+    if (!PyUnicode_Check(obj) && !PyBytes_Check(obj) && !PyObject_HasAttrString(obj, "__fspath__")) {
+        PyErr_Format(st->ArgumentTypeError, "path must be str, bytes or os.PathLike, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    return PyUnicode_FSConverter(obj, bytes) ? 0 : -1;
+}

@@ -149,7 +149,7 @@ static PyObject *rv_index_load_m(PyObject *cls_obj, PyTypeObject *defcls, PyObje
     PyTypeObject *cls = (PyTypeObject *)cls_obj;
     static const char *const names[] = {"path", NULL};
     PyObject *a[1], *path = NULL;
-    if (rv_py_parse(st, "load", args, nargs, kwnames, names, 1, 1, a) < 0 || !PyUnicode_FSConverter(a[0], &path))
+    if (rv_py_parse(st, "load", args, nargs, kwnames, names, 1, 1, a) < 0 || rv_py_path_get(st, a[0], &path) < 0)
         return NULL;
     rv_index *idx = NULL;
     rv_status s;
@@ -361,7 +361,7 @@ static PyObject *rv_index_save_m(PyObject *obj, PyTypeObject *defcls, PyObject *
     rv_py_index *self = (rv_py_index *)obj;
     static const char *const names[] = {"path", NULL};
     PyObject *a[1], *path = NULL;
-    if (rv_py_parse(st, "save", args, nargs, kwnames, names, 1, 1, a) < 0 || !PyUnicode_FSConverter(a[0], &path))
+    if (rv_py_parse(st, "save", args, nargs, kwnames, names, 1, 1, a) < 0 || rv_py_path_get(st, a[0], &path) < 0)
         return NULL;
     rv_status s;
     const char *cpath = PyBytes_AS_STRING(path);

@@ -46,7 +46,7 @@ static int rv_module_exec(PyObject *m)
     if (rv_py_errors_init(m, st) < 0)
         return -1;
     st->HitType = rv_py_hit_type_new();
-    if (!st->HitType || PyModule_AddObjectRef(m, "Hit", (PyObject *)st->HitType) < 0)
+    if (!st->HitType)
         return -1;
     if (rv_py_index_types_init(m, st) < 0)
         return -1;

@@ -83,6 +83,9 @@ typedef struct rv_py_ids {
 int rv_py_ids_get(rv_module_state *st, PyObject *obj, const char *what, rv_py_ids *ids);
 void rv_py_ids_release(rv_py_ids *ids);
 
+/* A filesystem path (str, bytes, os.PathLike) as a new bytes object in *bytes. */
+int rv_py_path_get(rv_module_state *st, PyObject *obj, PyObject **bytes);
+
 /* One int64 id / a k >= 1. */
 int rv_py_id_get(rv_module_state *st, PyObject *obj, const char *what, int64_t *out);
 int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out);
