@@ -35,7 +35,7 @@ CONTRACT_HIERARCHY = {
 @pytest.mark.parametrize("name,parent", CONTRACT_HIERARCHY.items())
 def test_contract_error_hierarchy(name: str, parent: object) -> None:
     cls = getattr(ruvector, name)
-    base = getattr(ruvector, parent) if isinstance(parent, str) else parent
+    base: type = getattr(ruvector, parent) if isinstance(parent, str) else Exception
     assert isinstance(cls, type) and issubclass(cls, base)
     assert cls.__bases__[0] is base  # the exact parent, not just an ancestor
     assert cls.__module__ == "ruvector"
@@ -46,7 +46,8 @@ def test_contract_hierarchy_is_complete() -> None:
     for name in CONTRACT_HIERARCHY:
         assert issubclass(getattr(ruvector, name), ruvector.RuVectorError)
     # ruvector.IndexError is ours, not the builtin (which means "sequence index out of range").
-    assert ruvector.IndexError is not builtins.IndexError
+    ours: type = ruvector.IndexError
+    assert ours is not builtins.IndexError
     assert not issubclass(ruvector.IndexError, builtins.IndexError)
 
 

@@ -42,7 +42,7 @@ def test_wrong_rank(idx: ruvector.FlatF32Index) -> None:
     with pytest.raises(ruvector.ArgumentError, match="2-D"):
         ruvector.FlatF32Index.build(np.zeros((2, 2, 2), dtype=np.float32))
     with pytest.raises(ruvector.ArgumentError):
-        idx.search(np.float32(1.0))
+        idx.search(np.float32(1.0))  # type: ignore[arg-type]
 
 
 def test_unconvertible_objects(idx: ruvector.FlatF32Index) -> None:
@@ -129,7 +129,7 @@ def test_ids_validation() -> None:
     with pytest.raises(ruvector.ArgumentError, match=r"ids\[0\] does not fit"):
         ruvector.FlatF32Index.build(x, ids=np.array([2**63, 1, 2], dtype=np.uint64))
     with pytest.raises(ruvector.ArgumentTypeError, match=r"ids\[2\] must be an integer, not float"):
-        ruvector.FlatF32Index.build(x, ids=[1, 2, 3.0])
+        ruvector.FlatF32Index.build(x, ids=[1, 2, 3.0])  # type: ignore[list-item]
     with pytest.raises(ruvector.ArgumentTypeError, match="integers .int64., got float64"):
         ruvector.FlatF32Index.build(x, ids=np.array([1.0, 2.0, 3.0]))
     # Every integer dtype converts exactly; int64 is used in place.

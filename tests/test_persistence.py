@@ -66,7 +66,7 @@ def test_failed_save_leaves_the_old_file(tmp_path: pathlib.Path) -> None:
 
 def test_format_fixture_still_loads() -> None:
     ids = np.array([-(2**63), -5, 0, 7, 2**40, 2**63 - 1], dtype=np.int64)
-    vectors = (np.arange(30, dtype=np.float32).reshape(6, 5) - 12.5) / 4
+    vectors = ((np.arange(30).reshape(6, 5) - 12.5) / 4).astype(np.float32)
     idx = ruvector.FlatF32Index.load(DATA / "flat_v1.rvx")
     assert idx == ruvector.FlatF32Index.build(vectors, ids=ids)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+from multiprocessing.connection import Connection
 import os
 import pathlib
 import subprocess
@@ -86,7 +87,7 @@ def test_readers_racing_writers_stay_correct() -> None:
     assert len(idx) == 2_000 and 10_599 in idx and 599 not in idx and 600 in idx
 
 
-def _child_search(conn: multiprocessing.connection.Connection) -> None:  # type: ignore[name-defined]
+def _child_search(conn: Connection) -> None:
     data = np.arange(64 * 8, dtype=np.float32).reshape(64, 8)
     idx = ruvector.FlatF32Index.build(data)
     ids, _ = idx.search_batch(data[:20], k=1)

@@ -1,7 +1,7 @@
 # Hand-written stubs for ruvector (the compiled extension has no introspectable signatures).
 # Checked by `mypy --strict` over tests/ in the test command.
 import builtins
-from typing import Callable, ClassVar, Iterator, NamedTuple, TypedDict
+from typing import Callable, ClassVar, Iterator, NamedTuple, SupportsIndex, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +9,36 @@ from typing_extensions import Self
 
 from ruvector._typing import AnyIndex as AnyIndex
 from ruvector._typing import IdsLike, MatrixLike, PathLike, VectorLike
+
+__all__ = [
+    "A2aError",
+    "AnyIndex",
+    "ArgumentError",
+    "ArgumentTypeError",
+    "BackendError",
+    "BudgetExceeded",
+    "CacheMissError",
+    "CardSignatureInvalid",
+    "ConcurrentModificationError",
+    "DimensionMismatch",
+    "DuplicateIdError",
+    "EmbedError",
+    "EmptyIndex",
+    "FlatF32Index",
+    "Hit",
+    "IndexBusyError",
+    "IndexError",
+    "LakeError",
+    "NotRetainedError",
+    "PersistError",
+    "PolicyViolation",
+    "RuVectorError",
+    "TransportError",
+    "UnknownIdError",
+    "WitnessMismatch",
+    "__version__",
+    "cpu_features",
+]
 
 __version__: str
 
@@ -40,7 +70,7 @@ class Hit(NamedTuple):
 class FlatF32Index:
     """Exact brute-force k-NN over float32 vectors (squared L2, ascending, ties by id)."""
 
-    def __init__(self, dim: int) -> None: ...
+    def __init__(self, dim: SupportsIndex) -> None: ...
     @classmethod
     def build(
         cls, vectors: MatrixLike, ids: IdsLike | None = None, *, progress: Progress = None
@@ -51,16 +81,16 @@ class FlatF32Index:
     def dim(self) -> int: ...
     @property
     def memory_bytes(self) -> int: ...
-    def search(self, query: VectorLike, k: int = 10) -> list[Hit]: ...
+    def search(self, query: VectorLike, k: SupportsIndex = 10) -> list[Hit]: ...
     def search_batch(
-        self, queries: MatrixLike, k: int = 10
+        self, queries: MatrixLike, k: SupportsIndex = 10
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
-    def add(self, id: int, vector: VectorLike) -> None: ...
+    def add(self, id: SupportsIndex, vector: VectorLike) -> None: ...
     def add_batch(self, ids: IdsLike, vectors: MatrixLike, *, progress: Progress = None) -> None: ...
-    def remove(self, id: int) -> None: ...
+    def remove(self, id: SupportsIndex) -> None: ...
     def save(self, path: PathLike) -> None: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, id: int) -> npt.NDArray[np.float32]: ...
+    def __getitem__(self, id: SupportsIndex) -> npt.NDArray[np.float32]: ...
     def __contains__(self, id: object) -> bool: ...
     def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]: ...
     def __eq__(self, other: object) -> bool: ...

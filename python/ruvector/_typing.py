@@ -7,7 +7,7 @@ what they have in common so user code can accept any of them.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, SupportsIndex, Union, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 VectorLike = Union[npt.NDArray[np.float32], Sequence[float]]
 MatrixLike = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
-IdsLike = Union[npt.NDArray[np.integer[Any]], Sequence[int]]
-PathLike = Union[str, "os.PathLike[str]"]
+IdsLike = Union[npt.NDArray[np.integer[Any]], Sequence[SupportsIndex], range]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
 @runtime_checkable
@@ -33,16 +33,16 @@ class AnyIndex(Protocol):
 
     def __len__(self) -> int: ...
 
-    def search(self, query: VectorLike, k: int = 10) -> list[Hit]: ...
+    def search(self, query: VectorLike, k: SupportsIndex = 10) -> list[Hit]: ...
 
     def search_batch(
-        self, queries: MatrixLike, k: int = 10
+        self, queries: MatrixLike, k: SupportsIndex = 10
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
 
-    def add(self, id: int, vector: VectorLike) -> None: ...
+    def add(self, id: SupportsIndex, vector: VectorLike) -> None: ...
 
     def add_batch(self, ids: IdsLike, vectors: MatrixLike, *, progress: Any = None) -> None: ...
 
-    def remove(self, id: int) -> None: ...
+    def remove(self, id: SupportsIndex) -> None: ...
 
     def save(self, path: PathLike) -> None: ...
