@@ -4,12 +4,14 @@
  * One table per instruction set; rv_kernels_get() returns the one chosen once per process.
  * Every kernel has a scalar twin in kernels_scalar.c, the reference the tests check against:
  *
- *   l2sq, dot        bit-identical across tables. Both accumulate in 32 lanes (lane = element
+ *   l2sq, dot,       bit-identical across tables (l2sq_rows = l2sq per row).
+ *   l2sq_rows Both accumulate in 32 lanes (lane = element
  *                    index mod 32, a tail is zero-padded), with separate multiply and add (no
  *                    FMA), then reduce in one fixed tree: lane j gets (j + j+8) + (j+16 + j+24),
  *                    then 8 -> 4 -> 2 -> 1 by halves. Results do not depend on the CPU.
  *   gemm_micro       within 2 * kc * 2^-24 * sum|a||b| (the AVX2 twin fuses multiply-add).
  *   select_below     bit-identical (2*x is exact, then one subtraction).
+ *   pack_rows16      bit-identical (a copy).
  */
 #ifndef RV_BASE_KERNELS_H
 #define RV_BASE_KERNELS_H
@@ -24,6 +26,8 @@ typedef struct rv_kernels {
     const char *name;
     /* sum_t (a[t] - b[t])^2 */
     float (*l2sq)(const float *a, const float *b, size_t d);
+    /* out[r] = l2sq(q, x + r*d, d) for r < count: the scan's inner loop, one call per block. */
+    void (*l2sq_rows)(const float *q, const float *x, size_t d, size_t count, float *out);
     /* sum_t a[t] * b[t] */
     float (*dot)(const float *a, const float *b, size_t d);
     /* c[i*ldc + j] += sum_{t<kc} a[t*MR + i] * b[t*NR + j] for i < MR, j < NR.
@@ -33,6 +37,9 @@ typedef struct rv_kernels {
      * count. idx_out holds n entries. */
     size_t (*select_below)(const float *dots, const float *norms, size_t n, float thresh,
                            uint32_t *idx_out);
+    /* Packs `rows` (<= 16) rows of x (row stride ld floats), columns [0, kc), into a GEMM panel:
+     * dst[t*16 + j] = x[j*ld + t], zero for j >= rows. dst is 64-byte aligned. */
+    void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
 } rv_kernels;
 
 /* The table every computation uses (chosen once; see rv_kernel_name). */

@@ -52,6 +52,20 @@ static float rv_l2sq_avx2(const float *a, const float *b, size_t d)
     return rv_reduce4(acc[0], acc[1], acc[2], acc[3]);
 }
 
+static void rv_l2sq_rows_avx2(const float *q, const float *x, size_t d, size_t count, float *out)
+{
+    /* The scan is bandwidth-bound and the hardware prefetcher alone stalls at 4 KiB page
+     * boundaries. Prefetch 4 rows ahead for short rows, 1 row for long ones (measured on Zen 3:
+     * d=128 13.3 -> 16.6 GB/s; d=768 12.4 with none, 13.6 with 1 row, 12.6 with 2 rows). */
+    const size_t ahead = d < 256 ? 4 * d : d;
+    for (size_t r = 0; r < count; r++) {
+        const char *next = (const char *)(x + r * d + ahead);
+        for (size_t off = 0; off < d * sizeof(float); off += 64)
+            _mm_prefetch(next + off, _MM_HINT_T0);
+        out[r] = rv_l2sq_avx2(q, x + r * d, d);
+    }
+}
+
 static float rv_dot_avx2(const float *a, const float *b, size_t d)
 {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
@@ -117,10 +131,57 @@ static size_t rv_select_below_avx2(const float *dots, const float *norms, size_t
     return count;
 }
 
+/* In-register 8x8 transpose: r[i][j] -> r[j][i]. */
+static inline void rv_transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+static void rv_pack_rows16_avx2(const float *x, size_t ld, size_t rows, size_t kc, float *dst)
+{
+    size_t t = 0;
+    if (rows == RV_GEMM_NR) {
+        /* 8 columns x 8 rows at a time: 8 loads, a register transpose, 8 aligned stores. */
+        for (; t + 8 <= kc; t += 8)
+            for (size_t g = 0; g < 2; g++) {
+                __m256 r[8];
+                for (size_t j = 0; j < 8; j++)
+                    r[j] = _mm256_loadu_ps(x + (g * 8 + j) * ld + t);
+                rv_transpose8(r);
+                for (size_t i = 0; i < 8; i++)
+                    _mm256_store_ps(dst + (t + i) * RV_GEMM_NR + g * 8, r[i]);
+            }
+    }
+    for (; t < kc; t++)
+        for (size_t j = 0; j < RV_GEMM_NR; j++)
+            dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
+}
+
 const rv_kernels rv_kernels_avx2_table = {
     .name = "avx2",
     .l2sq = rv_l2sq_avx2,
+    .l2sq_rows = rv_l2sq_rows_avx2,
     .dot = rv_dot_avx2,
     .gemm_micro = rv_gemm_micro_avx2,
     .select_below = rv_select_below_avx2,
+    .pack_rows16 = rv_pack_rows16_avx2,
 };

@@ -30,6 +30,12 @@ static float rv_l2sq_scalar(const float *a, const float *b, size_t d)
     return rv_reduce32(acc);
 }
 
+static void rv_l2sq_rows_scalar(const float *q, const float *x, size_t d, size_t count, float *out)
+{
+    for (size_t r = 0; r < count; r++)
+        out[r] = rv_l2sq_scalar(q, x + r * d, d);
+}
+
 static float rv_dot_scalar(const float *a, const float *b, size_t d)
 {
     float acc[32] = {0};
@@ -58,12 +64,21 @@ static size_t rv_select_below_scalar(const float *dots, const float *norms, size
     return count;
 }
 
+static void rv_pack_rows16_scalar(const float *x, size_t ld, size_t rows, size_t kc, float *dst)
+{
+    for (size_t t = 0; t < kc; t++)
+        for (size_t j = 0; j < RV_GEMM_NR; j++)
+            dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
+}
+
 static const rv_kernels rv_kernels_scalar_table = {
     .name = "scalar",
     .l2sq = rv_l2sq_scalar,
+    .l2sq_rows = rv_l2sq_rows_scalar,
     .dot = rv_dot_scalar,
     .gemm_micro = rv_gemm_micro_scalar,
     .select_below = rv_select_below_scalar,
+    .pack_rows16 = rv_pack_rows16_scalar,
 };
 
 const rv_kernels *rv_kernels_scalar(void) { return &rv_kernels_scalar_table; }

@@ -13,6 +13,7 @@
 #include "index/topk.h"
 
 #define RV_FLAT_STACK_HITS 128u
+#define RV_FLAT_SCAN_BLOCK 256u /* rows per kernel call; distances stay in L1 */
 
 rv_status rv_flat_search_one(const rv_store *s, const float *q, size_t kk, int64_t *ids,
                              float *scores)
@@ -28,11 +29,16 @@ rv_status rv_flat_search_one(const rv_store *s, const float *q, size_t kk, int64
     rv_topk top;
     rv_topk_init(&top, items, kk);
     const uint32_t d = s->dim;
-    const float *x = s->vectors;
-    for (size_t r = 0; r < s->n; r++, x += d) {
-        float dist = K->l2sq(q, x, d);
-        if (dist <= rv_topk_bound(&top))
-            rv_topk_push(&top, dist, s->ids[r], r);
+    float dist[RV_FLAT_SCAN_BLOCK];
+    for (size_t r0 = 0; r0 < s->n; r0 += RV_FLAT_SCAN_BLOCK) {
+        size_t count = rv_min(RV_FLAT_SCAN_BLOCK, s->n - r0);
+        K->l2sq_rows(q, s->vectors + r0 * d, d, count, dist);
+        float bound = rv_topk_bound(&top);
+        for (size_t i = 0; i < count; i++)
+            if (dist[i] <= bound) {
+                rv_topk_push(&top, dist[i], s->ids[r0 + i], r0 + i);
+                bound = rv_topk_bound(&top);
+            }
     }
     rv_topk_drain_sorted(&top, ids, scores, NULL);
     if (items != stack_items)

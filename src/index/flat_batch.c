@@ -36,7 +36,7 @@
 #include "index/flat.h"
 #include "index/topk.h"
 
-#define RV_BATCH_MB 96u   /* queries per task: 16 micro-panels of 6 */
+#define RV_BATCH_MB 192u  /* max queries per task: 32 micro-panels of 6; A block 192 KiB at KC */
 #define RV_BATCH_NB 256u  /* rows per block: multiple of 16 */
 #define RV_BATCH_KC 256u
 #define RV_FLAT_GEMM_MAX_K 1024u  /* dims per chunk: B block = 256 KiB (L2), micro-panel 16 KiB (L1) */
@@ -64,23 +64,14 @@ static void rv_pack_queries(const float *q, size_t rows, uint32_t d, float *apac
     }
 }
 
-static void rv_pack_rows(const float *x, size_t rows, uint32_t d, size_t kb, size_t kc,
-                         float *bpack, size_t nbp)
+static void rv_pack_rows(const rv_kernels *K, const float *x, size_t rows, uint32_t d, size_t kb,
+                         size_t kc, float *bpack, size_t nbp)
 {
     /* bpack[p][t][j] = x[p*16 + j][kb + t]; rows beyond `rows` are zero. */
     for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
-        float *dst = bpack + p * RV_GEMM_NR * kc;
-        for (size_t j = 0; j < RV_GEMM_NR; j++) {
-            size_t r = p * RV_GEMM_NR + j;
-            if (r < rows) {
-                const float *src = x + r * d + kb;
-                for (size_t t = 0; t < kc; t++)
-                    dst[t * RV_GEMM_NR + j] = src[t];
-            } else {
-                for (size_t t = 0; t < kc; t++)
-                    dst[t * RV_GEMM_NR + j] = 0.0f;
-            }
-        }
+        size_t first = p * RV_GEMM_NR;
+        size_t count = rows > first ? rv_min(RV_GEMM_NR, rows - first) : 0;
+        K->pack_rows16(x + first * d + kb, d, count, kc, bpack + p * RV_GEMM_NR * kc);
     }
 }
 
@@ -124,7 +115,7 @@ static void rv_batch_task(void *ctx, size_t task)
         memset(ctile, 0, mbp * RV_BATCH_NB * sizeof(float));
         for (size_t kb = 0; kb < d; kb += RV_BATCH_KC) {
             const size_t kc = rv_min(RV_BATCH_KC, d - kb);
-            rv_pack_rows(s->vectors + jb * d, nb, d, kb, kc, bpack, nbp);
+            rv_pack_rows(K, s->vectors + jb * d, nb, d, kb, kc, bpack, nbp);
             for (size_t p = 0; p < nbp / RV_GEMM_NR; p++)
                 for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
                     K->gemm_micro(kc, apack + ip * RV_GEMM_MR * d + kb * RV_GEMM_MR,
@@ -211,10 +202,12 @@ rv_status rv_flat_search_batch(const rv_store *s, const float *q, size_t m, size
     size_t kprime = kk + (kk / 4 > 8 ? kk / 4 : 8);
     if (kprime > s->n)
         kprime = s->n;
-    /* Enough tasks to feed every thread, but as large as possible up to RV_BATCH_MB. */
+    /* Tasks as large as possible (packing a row block is amortized over the task's queries) up
+     * to RV_BATCH_MB, and a multiple of the thread count so the last round is not half idle. */
     size_t threads = rv_pool_size();
-    size_t per = (m + threads - 1) / threads;
-    size_t mb = rv_min(RV_BATCH_MB, rv_round_up(per, RV_GEMM_MR));
+    size_t rounds = (m + threads * RV_BATCH_MB - 1) / (threads * RV_BATCH_MB);
+    size_t tasks = rounds * threads;
+    size_t mb = rv_min(RV_BATCH_MB, rv_round_up((m + tasks - 1) / tasks, RV_GEMM_MR));
     double max_norm2 = 0;
     for (size_t r = 0; r < s->n; r++)
         max_norm2 = s->norms[r] > max_norm2 ? s->norms[r] : max_norm2;

@@ -25,9 +25,12 @@ static void check_against_double(const rv_kernels *k)
     }
 }
 
+void test_pack_kernels(void);
+
 void test_kernels(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    test_pack_kernels();
     check_against_double(s);
     if (!v) {
         printf("  (no AVX2 on this CPU: only the scalar reference was checked)\n");
@@ -42,6 +45,13 @@ void test_kernels(void)
         for (size_t d = 0; d <= 300; d++) {
             float x = s->l2sq(a + off, b + 3 * off, d), y = v->l2sq(a + off, b + 3 * off, d);
             CHECK_MSG(memcmp(&x, &y, 4) == 0, "l2sq d=%zu off=%zu: %.9g vs %.9g", d, off, x, y);
+            float rows_s[3], rows_v[3];
+            if (d && d * 3 <= 400) {
+                s->l2sq_rows(a + off, b, d, 3, rows_s);
+                v->l2sq_rows(a + off, b, d, 3, rows_v);
+                CHECK(memcmp(rows_s, rows_v, sizeof rows_s) == 0);
+                CHECK(rows_s[1] == s->l2sq(a + off, b + d, d));
+            }
             x = s->dot(a + off, b, d);
             y = v->dot(a + off, b, d);
             CHECK_MSG(memcmp(&x, &y, 4) == 0, "dot d=%zu off=%zu: %.9g vs %.9g", d, off, x, y);
@@ -89,4 +99,27 @@ void test_kernels(void)
         }
     rv_free(a);
     rv_free(b);
+}
+
+void test_pack_kernels(void)
+{
+    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    size_t ld = 37;
+    float *x = rv_alloc(16 * ld * sizeof(float));
+    rv_test_fill(x, 16 * ld, 77);
+    for (size_t rows = 0; rows <= 16; rows++)
+        for (size_t kc = 0; kc <= ld; kc += 3) {
+            float *a = rv_alloc((kc + 1) * 16 * sizeof(float)), *b = rv_alloc((kc + 1) * 16 * sizeof(float));
+            s->pack_rows16(x, ld, rows, kc, a);
+            for (size_t t = 0; t < kc; t++)
+                for (size_t j = 0; j < 16; j++)
+                    CHECK(a[t * 16 + j] == (j < rows ? x[j * ld + t] : 0.0f));
+            if (v) {
+                v->pack_rows16(x, ld, rows, kc, b);
+                CHECK(memcmp(a, b, kc * 16 * sizeof(float)) == 0);
+            }
+            rv_free(a);
+            rv_free(b);
+        }
+    rv_free(x);
 }
