@@ -1,0 +1,112 @@
+/*
+ * gemm.c — the blocked single-precision GEMM (C = A B^T) behind batch search, rotation and
+ * k-means. Loop order after BLIS (Van Zee & van de Geijn, 2015):
+ *
+ *   task = up to RV_GEMM_MB rows of A, packed once into 6-wide micro-panels over all of k
+ *   for each block of RV_GEMM_NB rows of B                                     (jb)
+ *     for each chunk of RV_GEMM_KC columns                                        (kb)
+ *       pack the block's chunk into 16-wide micro-panels (8x8 register transposes)
+ *       for each 16-row micro-panel (L1)   for each 6-row A micro-panel (L2):
+ *         6x16 FMA micro-kernel accumulates into the C tile
+ *     hand the finished tile to the consumer
+ *
+ * Tasks split A; each streams all of B, so every C element is computed by one fixed sequence of
+ * operations whatever the thread count (results are thread-count independent).
+ */
+#include <stdatomic.h>
+
+#include "base/gemm.h"
+#include "base/internal.h"
+#include "base/kernels.h"
+#include "base/pool.h"
+
+typedef struct rv_gemm_job {
+    const float *a, *b;
+    size_t m, n, k, mb;
+    const rv_gemm_consumer *consumer;
+    atomic_int failed;
+} rv_gemm_job;
+
+void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks)
+{
+    size_t threads = rv_pool_size();
+    size_t rounds = (m + threads * RV_GEMM_MB - 1) / (threads * RV_GEMM_MB);
+    size_t t = rounds * threads;
+    size_t mb = rv_min(RV_GEMM_MB, rv_round_up((m + t - 1) / t, RV_GEMM_MR));
+    if (mb == 0)
+        mb = RV_GEMM_MR;
+    *rows_per_task = mb;
+    *tasks = (m + mb - 1) / mb;
+}
+
+static void rv_pack_a(const float *a, size_t rows, size_t k, float *apack, size_t mbp)
+{
+    /* apack[p][t][i] = a[p*6 + i][t]; rows beyond `rows` are zero. */
+    for (size_t p = 0; p < mbp / RV_GEMM_MR; p++) {
+        float *dst = apack + p * RV_GEMM_MR * k;
+        for (size_t i = 0; i < RV_GEMM_MR; i++) {
+            size_t r = p * RV_GEMM_MR + i;
+            for (size_t t = 0; t < k; t++)
+                dst[t * RV_GEMM_MR + i] = r < rows ? a[r * k + t] : 0.0f;
+        }
+    }
+}
+
+static void rv_pack_b(const rv_kernels *K, const float *b, size_t rows, size_t k, size_t kb,
+                      size_t kc, float *bpack, size_t nbp)
+{
+    /* bpack[p][t][j] = b[p*16 + j][kb + t]; rows beyond `rows` are zero. */
+    for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
+        size_t first = p * RV_GEMM_NR;
+        size_t count = rows > first ? rv_min(RV_GEMM_NR, rows - first) : 0;
+        K->pack_rows16(b + first * k + kb, k, count, kc, bpack + p * RV_GEMM_NR * kc);
+    }
+}
+
+static void rv_gemm_task(void *ctx, size_t task)
+{
+    rv_gemm_job *job = ctx;
+    const rv_gemm_consumer *cons = job->consumer;
+    const rv_kernels *K = rv_kernels_get();
+    const size_t k = job->k, i0 = task * job->mb, rows = rv_min(job->mb, job->m - i0);
+    const size_t mbp = rv_round_up(rows, RV_GEMM_MR);
+    float *apack = rv_alloc(mbp * k * sizeof(float));
+    float *bpack = rv_alloc((size_t)RV_GEMM_NB * RV_GEMM_KC * sizeof(float));
+    float *ctile = rv_alloc(mbp * RV_GEMM_NB * sizeof(float));
+    if (!apack || !bpack || !ctile || cons->begin(cons->ctx, task, i0, rows) != 0) {
+        job->failed = 1;
+        goto done;
+    }
+    rv_pack_a(job->a + i0 * k, rows, k, apack, mbp);
+    for (size_t jb = 0; jb < job->n; jb += RV_GEMM_NB) {
+        const size_t nb = rv_min(RV_GEMM_NB, job->n - jb), nbp = rv_round_up(nb, RV_GEMM_NR);
+        memset(ctile, 0, mbp * RV_GEMM_NB * sizeof(float));
+        for (size_t kb = 0; kb < k; kb += RV_GEMM_KC) {
+            const size_t kc = rv_min(RV_GEMM_KC, k - kb);
+            rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
+            for (size_t p = 0; p < nbp / RV_GEMM_NR; p++)
+                for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
+                    K->gemm_micro(kc, apack + ip * RV_GEMM_MR * k + kb * RV_GEMM_MR,
+                                  bpack + p * RV_GEMM_NR * kc,
+                                  ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB);
+        }
+        cons->block(cons->ctx, task, i0, rows, jb, nb, ctile, RV_GEMM_NB);
+    }
+    if (cons->end)
+        cons->end(cons->ctx, task, i0, rows);
+done:
+    rv_free(apack);
+    rv_free(bpack);
+    rv_free(ctile);
+}
+
+rv_status rv_gemm_nt(const float *a, size_t m, const float *b, size_t n, size_t k,
+                     const rv_gemm_consumer *consumer)
+{
+    size_t mb, tasks;
+    rv_gemm_plan(m, &mb, &tasks);
+    rv_gemm_job job = {a, b, m, n, k, mb, consumer, 0};
+    rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
+    return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, n, k)
+                      : RV_OK;
+}
