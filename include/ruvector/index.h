@@ -28,24 +28,57 @@ extern "C" {
 #define RV_INDEX_MAX_DIM 65536u
 
 typedef enum rv_index_kind {
-    RV_INDEX_FLAT_F32 = 1  /* originals only, exact brute force */
+    RV_INDEX_FLAT_F32 = 1,     /* originals only, exact brute force */
+    RV_INDEX_RABITQ = 2,       /* 1-bit RaBitQ codes + factors only; estimated distances */
+    RV_INDEX_RABITQ_PLUS = 3,  /* codes + originals; exact rerank of the best estimates */
+    RV_INDEX_RABITQ_ASYM = 4   /* codes, 8-bit query; originals and exact rerank when rf > 1 */
 } rv_index_kind;
+
+#define RV_RERANK_FACTOR_MAX 1024u
+#define RV_QUERY_BITS_MIN 1u
+#define RV_QUERY_BITS_MAX 8u
+#define RV_NLIST_MAX 65536u
+
+/* Build parameters. Start from rv_index_params_default(kind) and change what you need.
+ * Ignored by FLAT_F32. */
+typedef struct rv_index_params {
+    uint64_t seed;          /* rotation and k-means seed */
+    uint32_t rerank_factor; /* candidates = k x rerank_factor (1..RV_RERANK_FACTOR_MAX) */
+    uint32_t query_bits;    /* bits per rotated query coordinate in the code scan (1..8) */
+    uint32_t nlist;         /* k-means lists; 0 = about sqrt(n) at build */
+} rv_index_params;
+
+/* Per-search overrides; zero fields keep the index's setting. */
+typedef struct rv_search_params {
+    uint32_t rerank_factor; /* 0 = the index's */
+    uint32_t nprobe;        /* max lists visited; 0 = as many as the error bound requires */
+} rv_search_params;
+
+/* The defaults of a kind (seed 0, rerank 20 for PLUS, 1 otherwise, query bits 8 ...). */
+rv_index_params rv_index_params_default(rv_index_kind kind);
 
 typedef struct rv_index rv_index;
 
-/* Creates an empty index of dimension dim (1..RV_INDEX_MAX_DIM). *out owns it; free with
+/* Creates an empty index of dimension dim (1..RV_INDEX_MAX_DIM); params NULL = defaults.
+ * A RaBitQ index created empty trains its lists on its first add. *out owns it; free with
  * rv_index_destroy. Errors: INVALID_ARGUMENT, NO_MEMORY. */
-rv_status rv_index_create(rv_index_kind kind, uint32_t dim, rv_index **out);
+rv_status rv_index_create(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                          rv_index **out);
+
+/* The parameters the index was built with. */
+rv_index_params rv_index_params_of(const rv_index *idx);
 
 /* Frees the index and everything it owns. NULL is a no-op. */
 void rv_index_destroy(rv_index *idx);
 
-/* Builds an index from n row-major vectors of dimension dim. ids may be NULL (ids 0..n-1).
- * Errors: INVALID_ARGUMENT (dim out of range, non-finite value: the message names row and
- * column), DUPLICATE_ID, NO_MEMORY, CANCELLED. On error *out is untouched. */
-rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const float *vectors,
-                         const int64_t *ids, size_t n, const rv_progress *progress,
-                         rv_index **out);
+/* Builds an index from n row-major vectors of dimension dim; params NULL = defaults. ids may
+ * be NULL (ids 0..n-1). The result depends only on (kind, params, vectors, ids), never on the
+ * thread count. Errors: INVALID_ARGUMENT (dim or a parameter out of range, non-finite value:
+ * the message names row and column), DUPLICATE_ID, NO_MEMORY, CANCELLED. On error *out is
+ * untouched. */
+rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                         const float *vectors, const int64_t *ids, size_t n,
+                         const rv_progress *progress, rv_index **out);
 
 /* Appends n vectors (row-major, dimension dim) with the given ids. All or nothing: on any error
  * the index is unchanged. Errors: DIMENSION_MISMATCH, INVALID_ARGUMENT (non-finite value),
@@ -60,14 +93,17 @@ rv_status rv_index_remove(rv_index *idx, int64_t id);
 /* Searches m row-major queries of dimension dim for their k nearest neighbours. Writes
  * kk = min(k, len) results per query, rows of stride kk, into ids_out and scores_out, which
  * must hold m * min(k, out_cap_per_query) entries; out_cap_per_query bounds kk from above so
- * a concurrent add cannot overflow the caller's buffers. *k_out receives kk.
- * m > 1 runs in parallel on the worker pool. Errors: INVALID_ARGUMENT (k = 0, non-finite query),
+ * a concurrent add cannot overflow the caller's buffers. *k_out receives kk. params may be NULL.
+ * Scores are exact squared L2 (FLAT, PLUS, ASYM with rerank) or RaBitQ estimates clamped at 0.
+ * m > 1 runs in parallel on the worker pool; each row equals the m = 1 result for that query.
+ * Errors: INVALID_ARGUMENT (k = 0, a parameter out of range, non-finite query),
  * DIMENSION_MISMATCH, EMPTY_INDEX, NO_MEMORY. */
 rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
-                          size_t k, size_t out_cap_per_query, int64_t *ids_out,
-                          float *scores_out, size_t *k_out);
+                          size_t k, const rv_search_params *params, size_t out_cap_per_query,
+                          int64_t *ids_out, float *scores_out, size_t *k_out);
 
-/* Copies the stored vector of id into out[dim]. Errors: UNKNOWN_ID, NOT_RETAINED. */
+/* Copies the stored vector of id into out[dim]. Errors: UNKNOWN_ID, NOT_RETAINED (an index
+ * that keeps codes only). */
 rv_status rv_index_get(const rv_index *idx, int64_t id, float *out);
 
 /* True when the index holds id. */
@@ -102,8 +138,10 @@ bool rv_index_equal(const rv_index *a, const rv_index *b);
  * Errors: IO. */
 rv_status rv_index_save(const rv_index *idx, const char *path);
 
-/* Loads a file written by rv_index_save. Every length and offset is checked against the file
- * before use and every section against its checksum. Errors: IO, FORMAT, NO_MEMORY. */
+/* Loads a file written by rv_index_save, or an upstream ruvector-rabitq "rbpx0001" v1 file (as a
+ * RABITQ_PLUS index rebuilt from its vectors and seed). Every length and offset is checked
+ * against the file before use and every section against its checksum. Errors: IO, FORMAT,
+ * NO_MEMORY. */
 rv_status rv_index_load(const char *path, rv_index **out);
 
 #ifdef __cplusplus

@@ -12,6 +12,7 @@
  *   gemm_micro       within 2 * kc * 2^-24 * sum|a||b| (the AVX2 twin fuses multiply-add).
  *   select_below     bit-identical (2*x is exact, then one subtraction).
  *   pack_rows16      bit-identical (a copy).
+ *   bitplane_dot     bit-identical (integers).
  */
 #ifndef RV_BASE_KERNELS_H
 #define RV_BASE_KERNELS_H
@@ -40,6 +41,11 @@ typedef struct rv_kernels {
     /* Packs `rows` (<= 16) rows of x (row stride ld floats), columns [0, kc), into a GEMM panel:
      * dst[t*16 + j] = x[j*ld + t], zero for j >= rows. dst is 64-byte aligned. */
     void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
+    /* The RaBitQ code scan. For each of `count` codes (rows of `words` u64, bit i of a code in
+     * word i/64 at bit i%64): out[2r] = sum_j 2^j popcount(code & plane_j) over `bits` planes
+     * (planes: bits rows of `words` u64), out[2r+1] = popcount(code). */
+    void (*bitplane_dot)(const uint64_t *codes, size_t words, size_t count, const uint64_t *planes,
+                         unsigned bits, uint32_t *out);
 } rv_kernels;
 
 /* The table every computation uses (chosen once; see rv_kernel_name). */

@@ -176,6 +176,44 @@ static void rv_pack_rows16_avx2(const float *x, size_t ld, size_t rows, size_t k
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
+/* Hardware POPCNT, planes kept in registers for the common small word counts, and the plane
+ * weights applied once per code instead of per word. */
+static inline void rv_bitplane_fixed(const uint64_t *codes, size_t words, size_t count,
+                                     const uint64_t *planes, unsigned bits, uint32_t *out)
+{
+    for (size_t r = 0; r < count; r++) {
+        const uint64_t *c = codes + r * words;
+        uint32_t per_plane[8] = {0}, ones = 0;
+        for (size_t w = 0; w < words; w++) {
+            uint64_t x = c[w];
+            ones += (uint32_t)_mm_popcnt_u64(x);
+            for (unsigned j = 0; j < bits; j++)
+                per_plane[j] += (uint32_t)_mm_popcnt_u64(x & planes[j * words + w]);
+        }
+        uint32_t weighted = 0;
+        for (unsigned j = 0; j < bits; j++)
+            weighted += per_plane[j] << j;
+        out[2 * r] = weighted;
+        out[2 * r + 1] = ones;
+    }
+}
+
+static void rv_bitplane_dot_avx2(const uint64_t *codes, size_t words, size_t count,
+                                 const uint64_t *planes, unsigned bits, uint32_t *out)
+{
+    /* Specialised bodies for the common shapes let the compiler unroll fully. */
+    if (words == 2 && bits == 8)
+        rv_bitplane_fixed(codes, 2, count, planes, 8, out);
+    else if (words == 2 && bits == 6)
+        rv_bitplane_fixed(codes, 2, count, planes, 6, out);
+    else if (words == 2 && bits == 4)
+        rv_bitplane_fixed(codes, 2, count, planes, 4, out);
+    else if (bits == 8)
+        rv_bitplane_fixed(codes, words, count, planes, 8, out);
+    else
+        rv_bitplane_fixed(codes, words, count, planes, bits, out);
+}
+
 const rv_kernels rv_kernels_avx2_table = {
     .name = "avx2",
     .l2sq = rv_l2sq_avx2,
@@ -184,4 +222,5 @@ const rv_kernels rv_kernels_avx2_table = {
     .gemm_micro = rv_gemm_micro_avx2,
     .select_below = rv_select_below_avx2,
     .pack_rows16 = rv_pack_rows16_avx2,
+    .bitplane_dot = rv_bitplane_dot_avx2,
 };

@@ -71,6 +71,22 @@ static void rv_pack_rows16_scalar(const float *x, size_t ld, size_t rows, size_t
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
+static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, size_t count,
+                                   const uint64_t *planes, unsigned bits, uint32_t *out)
+{
+    for (size_t r = 0; r < count; r++) {
+        const uint64_t *c = codes + r * words;
+        uint32_t weighted = 0, ones = 0;
+        for (size_t w = 0; w < words; w++) {
+            ones += (uint32_t)__builtin_popcountll(c[w]);
+            for (unsigned j = 0; j < bits; j++)
+                weighted += (uint32_t)__builtin_popcountll(c[w] & planes[j * words + w]) << j;
+        }
+        out[2 * r] = weighted;
+        out[2 * r + 1] = ones;
+    }
+}
+
 static const rv_kernels rv_kernels_scalar_table = {
     .name = "scalar",
     .l2sq = rv_l2sq_scalar,
@@ -79,6 +95,7 @@ static const rv_kernels rv_kernels_scalar_table = {
     .gemm_micro = rv_gemm_micro_scalar,
     .select_below = rv_select_below_scalar,
     .pack_rows16 = rv_pack_rows16_scalar,
+    .bitplane_dot = rv_bitplane_dot_scalar,
 };
 
 const rv_kernels *rv_kernels_scalar(void) { return &rv_kernels_scalar_table; }

@@ -10,15 +10,38 @@
 #include "index/flat.h"
 #include "index/internal.h"
 
-static bool rv_kind_valid(rv_index_kind kind) { return kind == RV_INDEX_FLAT_F32; }
+static bool rv_kind_valid(rv_index_kind kind)
+{
+    return kind >= RV_INDEX_FLAT_F32 && kind <= RV_INDEX_RABITQ_ASYM;
+}
 
-rv_status rv_index_new(rv_index_kind kind, uint32_t dim, rv_index **out)
+rv_index_params rv_index_params_default(rv_index_kind kind)
+{
+    rv_index_params p = {.seed = 0, .rerank_factor = 1, .query_bits = 8, .nlist = 0};
+    if (kind == RV_INDEX_RABITQ_PLUS)
+        p.rerank_factor = 20;
+    return p;
+}
+
+rv_status rv_index_new(rv_index_kind kind, uint32_t dim, const rv_index_params *params, rv_index **out)
+{
+    return rv_index_new_ex(kind, dim, params, NULL, out);
+}
+
+rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                          const float *rotation, rv_index **out)
 {
     if (!rv_kind_valid(kind))
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "unknown index kind %d", (int)kind);
     if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "dim must be in %u..%u, not %u", RV_INDEX_MIN_DIM,
                        RV_INDEX_MAX_DIM, dim);
+    rv_index_params p = params ? *params : rv_index_params_default(kind);
+    if (kind == RV_INDEX_FLAT_F32)
+        p = rv_index_params_default(kind);
+    rv_status st = kind == RV_INDEX_FLAT_F32 ? RV_OK : rv_rabitq_check_params(kind, &p);
+    if (st != RV_OK)
+        return st;
     rv_index *idx = rv_calloc(1, sizeof *idx);
     if (!idx)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory creating an index");
@@ -26,28 +49,47 @@ rv_status rv_index_new(rv_index_kind kind, uint32_t dim, rv_index **out)
         rv_free(idx);
         return rv_fail(RV_ERR_NO_MEMORY, "cannot create the index lock");
     }
+    if (kind != RV_INDEX_FLAT_F32 && (st = rv_rabitq_new(kind, dim, &p, rotation, &idx->rq)) != RV_OK) {
+        pthread_rwlock_destroy(&idx->lock);
+        rv_free(idx);
+        return st;
+    }
     idx->kind = kind;
     idx->dim = dim;
+    idx->params = p;
     atomic_init(&idx->len, 0);
     atomic_init(&idx->generation, 0);
     atomic_init(&idx->pins, 0);
-    rv_store_init(&idx->store, dim);
+    rv_store_init(&idx->store, dim, kind == RV_INDEX_FLAT_F32 || rv_rabitq_retains(kind, &p));
     *out = idx;
     return RV_OK;
 }
 
-rv_status rv_index_create(rv_index_kind kind, uint32_t dim, rv_index **out)
+rv_status rv_index_create(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                          rv_index **out)
 {
-    return rv_index_new(kind, dim, out);
+    return rv_index_new(kind, dim, params, out);
 }
+
+rv_index_params rv_index_params_of(const rv_index *idx) { return idx->params; }
 
 void rv_index_destroy(rv_index *idx)
 {
     if (!idx)
         return;
+    rv_rabitq_free(idx->rq);
     rv_store_free(&idx->store);
     pthread_rwlock_destroy(&idx->lock);
     rv_free(idx);
+}
+
+/* Appends to the store (flat) or encodes into the lists (RaBitQ). Caller holds the write lock. */
+static rv_status rv_index_append(rv_index *idx, const int64_t *ids, const float *vectors, size_t n,
+                                 const rv_progress *progress)
+{
+    if (idx->rq)
+        return rv_rabitq_add(idx->rq, &idx->store, ids, vectors, n, progress);
+    return rv_store_append(&idx->store, ids, vectors, n, progress);
 }
 
 static rv_status rv_check_dim(const rv_index *idx, uint32_t dim, const char *what)
@@ -57,18 +99,18 @@ static rv_status rv_check_dim(const rv_index *idx, uint32_t dim, const char *wha
     return RV_OK;
 }
 
-static void rv_index_mutated(rv_index *idx)
+void rv_index_mutated(rv_index *idx)
 {
     atomic_store(&idx->len, idx->store.n);
     atomic_fetch_add(&idx->generation, 1);
 }
 
-rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const float *vectors,
-                         const int64_t *ids, size_t n, const rv_progress *progress,
-                         rv_index **out)
+rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                         const float *vectors, const int64_t *ids, size_t n,
+                         const rv_progress *progress, rv_index **out)
 {
     rv_index *idx;
-    rv_status st = rv_index_new(kind, dim, &idx);
+    rv_status st = rv_index_new(kind, dim, params, &idx);
     if (st != RV_OK)
         return st;
     int64_t *own_ids = NULL;
@@ -81,7 +123,7 @@ rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const float *vectors,
             own_ids[i] = (int64_t)i;
         ids = own_ids;
     }
-    st = rv_store_append(&idx->store, ids, vectors, n, progress);
+    st = rv_index_append(idx, ids, vectors, n, progress);
     rv_free(own_ids);
     if (st != RV_OK) {
         rv_index_destroy(idx);
@@ -110,7 +152,7 @@ rv_status rv_index_add(rv_index *idx, const int64_t *ids, const float *vectors, 
     pthread_rwlock_wrlock(&idx->lock);
     st = rv_check_unpinned(idx);
     if (st == RV_OK)
-        st = rv_store_append(&idx->store, ids, vectors, n, progress);
+        st = rv_index_append(idx, ids, vectors, n, progress);
     if (st == RV_OK && n)
         rv_index_mutated(idx);
     pthread_rwlock_unlock(&idx->lock);
@@ -122,7 +164,7 @@ rv_status rv_index_remove(rv_index *idx, int64_t id)
     pthread_rwlock_wrlock(&idx->lock);
     rv_status st = rv_check_unpinned(idx);
     if (st == RV_OK)
-        st = rv_store_remove(&idx->store, id);
+        st = idx->rq ? rv_rabitq_remove(idx->rq, &idx->store, id) : rv_store_remove(&idx->store, id);
     if (st == RV_OK)
         rv_index_mutated(idx);
     pthread_rwlock_unlock(&idx->lock);
@@ -130,8 +172,8 @@ rv_status rv_index_remove(rv_index *idx, int64_t id)
 }
 
 rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
-                          size_t k, size_t out_cap_per_query, int64_t *ids_out,
-                          float *scores_out, size_t *k_out)
+                          size_t k, const rv_search_params *params, size_t out_cap_per_query,
+                          int64_t *ids_out, float *scores_out, size_t *k_out)
 {
     if (k == 0)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "k must be at least 1, not 0");
@@ -149,7 +191,9 @@ rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, u
         return rv_fail(RV_ERR_EMPTY_INDEX, "search on an empty index (n = 0)");
     }
     size_t kk = rv_min(rv_min(k, s->n), out_cap_per_query);
-    if (m == 1)
+    if (idx->rq)
+        st = rv_rabitq_search(idx->rq, s, queries, m, kk, params, ids_out, scores_out);
+    else if (m == 1)
         st = rv_flat_search_one(s, queries, kk, ids_out, scores_out);
     else
         st = rv_flat_search_batch(s, queries, m, kk, ids_out, scores_out);
@@ -159,12 +203,20 @@ rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, u
     return st;
 }
 
+static rv_status rv_not_retained(const rv_index *idx)
+{
+    return rv_fail(RV_ERR_NOT_RETAINED, "this %s keeps only codes, not the original vectors",
+                   idx->kind == RV_INDEX_RABITQ ? "RabitqIndex" : "RabitqAsymIndex (rerank_factor 1)");
+}
+
 rv_status rv_index_get(const rv_index *idx, int64_t id, float *out)
 {
     pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
     uint64_t row;
     rv_status st = RV_OK;
-    if (!rv_idmap_get(&idx->store.map, id, &row))
+    if (!idx->store.retain)
+        st = rv_not_retained(idx);
+    else if (!rv_idmap_get(&idx->store.map, id, &row))
         st = rv_fail(RV_ERR_UNKNOWN_ID, "id %lld is not in the index", (long long)id);
     else
         memcpy(out, idx->store.vectors + row * idx->dim, idx->dim * sizeof(float));
@@ -189,6 +241,8 @@ rv_status rv_index_row(const rv_index *idx, uint64_t generation, size_t row, int
         st = rv_fail(RV_ERR_CHANGED, "the index changed during iteration");
     else if (row >= idx->store.n)
         st = rv_fail(RV_ERR_INVALID_ARGUMENT, "row %zu out of range (len %zu)", row, idx->store.n);
+    else if (vec_out && !idx->store.retain)
+        st = rv_not_retained(idx);
     else {
         *id_out = idx->store.ids[row];
         if (vec_out)
@@ -200,6 +254,8 @@ rv_status rv_index_row(const rv_index *idx, uint64_t generation, size_t row, int
 
 rv_status rv_index_pin(rv_index *idx, const float **vectors, size_t *rows)
 {
+    if (!idx->store.retain)
+        return rv_not_retained(idx);
     pthread_rwlock_rdlock(&idx->lock);
     atomic_fetch_add(&idx->pins, 1);
     *vectors = idx->store.vectors;
@@ -218,7 +274,8 @@ uint64_t rv_index_generation(const rv_index *idx) { return atomic_load(&idx->gen
 size_t rv_index_memory_bytes(const rv_index *idx)
 {
     pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
-    size_t bytes = rv_round_up(sizeof *idx, RV_ALIGN) + rv_store_bytes(&idx->store);
+    size_t bytes = rv_round_up(sizeof *idx, RV_ALIGN) + rv_store_bytes(&idx->store) +
+                   (idx->rq ? rv_rabitq_bytes(idx->rq) : 0);
     pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
     return bytes;
 }
@@ -228,6 +285,8 @@ static bool rv_index_equal_locked(const rv_index *a, const rv_index *b)
     const rv_store *sa = &a->store, *sb = &b->store;
     if (a->kind != b->kind || a->dim != b->dim || sa->n != sb->n)
         return false;
+    if (a->rq)
+        return rv_rabitq_equal(a->rq, sa, b->rq, sb);
     for (size_t r = 0; r < sa->n; r++) {
         uint64_t rb;
         if (!rv_idmap_get(&sb->map, sa->ids[r], &rb))

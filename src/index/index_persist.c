@@ -3,14 +3,24 @@
  *
  * Payload "IDX1" version 1, sections:
  *   META  32 bytes: u32 kind, u32 dim, u64 n, 16 bytes reserved (zero)
- *   IDS   n x i64
+ *   IDS0  n x i64
  *   VECS  n x dim x f32 (row-major), for variants that retain originals
- * Norms are derived data and recomputed on load (one pass, at memory speed).
+ * and for the RaBitQ family:
+ *   PARM  32 bytes: u64 seed, u32 rerank_factor, u32 query_bits, u32 nlist asked, u32 nlist,
+ *         u32 words per code, u32 reserved (zero)
+ *   ROTM  dim x dim f32 (the rotation: stored, so loading never regenerates it)
+ *   CENT  nlist x dim f32;  RADI nlist f32
+ *   LIST  n x u32 (list of each row);  CODE n x words x u64;  FACT n x 3 f32 (A, K1s, E)
+ * Rows are saved in the index's row order; lists are rebuilt from LIST on load, so nothing is
+ * re-encoded. Norms and rotated centroids are derived and recomputed.
  *
- * Load checks every section length against META (overflow-checked) before allocating, so the
- * largest allocation is bounded by the file's real size; then the content: ids unique, vectors
- * finite. Anything off is RV_ERR_FORMAT with what was wrong.
+ * Load checks every section length against META/PARM (overflow-checked) before allocating, so
+ * the largest allocation is bounded by the file's real size; then the content: ids unique,
+ * values finite, list numbers in range, code padding bits zero. Anything off is RV_ERR_FORMAT.
  */
+#include <math.h>
+#include <stdio.h>
+
 #include "base/container.h"
 #include "base/internal.h"
 #include "index/internal.h"
@@ -18,26 +28,68 @@
 #define RV_SEC_META RV_FOURCC('M', 'E', 'T', 'A')
 #define RV_SEC_IDS RV_FOURCC('I', 'D', 'S', '0')
 #define RV_SEC_VECS RV_FOURCC('V', 'E', 'C', 'S')
+#define RV_SEC_PARM RV_FOURCC('P', 'A', 'R', 'M')
+#define RV_SEC_ROTM RV_FOURCC('R', 'O', 'T', 'M')
+#define RV_SEC_CENT RV_FOURCC('C', 'E', 'N', 'T')
+#define RV_SEC_RADI RV_FOURCC('R', 'A', 'D', 'I')
+#define RV_SEC_LIST RV_FOURCC('L', 'I', 'S', 'T')
+#define RV_SEC_CODE RV_FOURCC('C', 'O', 'D', 'E')
+#define RV_SEC_FACT RV_FOURCC('F', 'A', 'C', 'T')
 #define RV_META_SIZE 32u
+#define RV_PARM_SIZE 32u
 
 rv_status rv_index_save(const rv_index *idx, const char *path)
 {
     pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
     const rv_store *s = &idx->store;
-    unsigned char meta[RV_META_SIZE] = {0};
+    const rv_rabitq *rq = idx->rq;
+    unsigned char meta[RV_META_SIZE] = {0}, parm[RV_PARM_SIZE] = {0};
     uint32_t kind = (uint32_t)idx->kind, dim = idx->dim;
     uint64_t n = s->n;
     memcpy(meta, &kind, 4);
     memcpy(meta + 4, &dim, 4);
     memcpy(meta + 8, &n, 8);
-    rv_section sections[] = {
-        {RV_SEC_META, meta, sizeof meta},
-        {RV_SEC_IDS, s->ids, s->n * sizeof(int64_t)},
-        {RV_SEC_VECS, s->vectors, (uint64_t)s->n * s->dim * sizeof(float)},
-    };
-    rv_status st = rv_container_save(path, RV_INDEX_FILE_KIND, RV_INDEX_FILE_VERSION, sections,
-                                     RV_ARRAY_LEN(sections));
+    rv_section sections[12];
+    size_t count = 0;
+    sections[count++] = (rv_section){RV_SEC_META, meta, sizeof meta};
+    sections[count++] = (rv_section){RV_SEC_IDS, s->ids, s->n * sizeof(int64_t)};
+    if (s->retain)
+        sections[count++] = (rv_section){RV_SEC_VECS, s->vectors, (uint64_t)s->n * dim * sizeof(float)};
+    uint64_t *codes = NULL;
+    float *factors = NULL, *radii = NULL;
+    uint32_t *lists = NULL;
+    rv_status st = RV_OK;
+    if (rq) {
+        uint32_t fields[6] = {rq->params.rerank_factor, rq->params.query_bits, rq->params.nlist, rq->nlist,
+                              rq->words, 0};
+        memcpy(parm, &rq->params.seed, 8);
+        memcpy(parm + 8, fields, sizeof fields);
+        codes = rv_alloc((s->n ? s->n : 1) * rq->words * sizeof(uint64_t));
+        factors = rv_alloc((s->n ? s->n : 1) * 3 * sizeof(float));
+        lists = rv_alloc((s->n ? s->n : 1) * sizeof(uint32_t));
+        radii = rv_alloc((rq->nlist ? rq->nlist : 1) * sizeof(float));
+        if (!codes || !factors || !lists || !radii) {
+            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory saving '%s'", path);
+            goto done;
+        }
+        rv_rabitq_export_rows(rq, s->n, codes, factors, lists);
+        for (uint32_t l = 0; l < rq->nlist; l++)
+            radii[l] = rq->lists[l].radius;
+        sections[count++] = (rv_section){RV_SEC_PARM, parm, sizeof parm};
+        sections[count++] = (rv_section){RV_SEC_ROTM, rq->rot.m, (uint64_t)dim * dim * sizeof(float)};
+        sections[count++] = (rv_section){RV_SEC_CENT, rq->centroids, (uint64_t)rq->nlist * dim * sizeof(float)};
+        sections[count++] = (rv_section){RV_SEC_RADI, radii, (uint64_t)rq->nlist * sizeof(float)};
+        sections[count++] = (rv_section){RV_SEC_LIST, lists, s->n * sizeof(uint32_t)};
+        sections[count++] = (rv_section){RV_SEC_CODE, codes, (uint64_t)s->n * rq->words * sizeof(uint64_t)};
+        sections[count++] = (rv_section){RV_SEC_FACT, factors, (uint64_t)s->n * 3 * sizeof(float)};
+    }
+    st = rv_container_save(path, RV_INDEX_FILE_KIND, RV_INDEX_FILE_VERSION, sections, count);
+done:
     pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    rv_free(codes);
+    rv_free(factors);
+    rv_free(lists);
+    rv_free(radii);
     return st;
 }
 
@@ -54,20 +106,50 @@ static rv_status rv_section_expect(rv_container_reader *r, uint32_t tag, const c
     return RV_OK;
 }
 
+static bool rv_all_finite(const float *v, size_t count)
+{
+    size_t row, col;
+    return rv_rows_finite(v, count, 1, &row, &col);
+}
+
+/* Reads a section of exactly `bytes` into a fresh buffer. */
+static rv_status rv_read_new(rv_container_reader *r, uint32_t tag, const char *name, uint64_t bytes, void **out)
+{
+    const rv_section_info *sec = NULL;
+    rv_status st = rv_section_expect(r, tag, name, bytes, &sec);
+    if (st != RV_OK)
+        return st;
+    if (!(*out = rv_alloc((size_t)bytes)))
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory loading '%s'", r->path);
+    return rv_container_read(r, sec, *out);
+}
+
+#define RV_BAD(...) do { st = rv_fail(RV_ERR_FORMAT, __VA_ARGS__); goto fail; } while (0)
+
 rv_status rv_index_load(const char *path, rv_index **out)
 {
+    /* Upstream's seed-replay format is recognised by its magic. */
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        char magic[8];
+        size_t got = fread(magic, 1, 8, f);
+        fclose(f);
+        if (got == 8 && memcmp(magic, "rbpx0001", 8) == 0)
+            return rv_rbpx_load(path, out);
+    }
     rv_container_reader r;
     rv_status st = rv_container_open(&r, path, RV_INDEX_FILE_KIND);
     if (st != RV_OK)
         return st;
     rv_index *idx = NULL;
-    const rv_section_info *sm = NULL, *si = NULL, *sv = NULL;
-    unsigned char meta[RV_META_SIZE];
-    if (r.payload_version != RV_INDEX_FILE_VERSION) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' is index format version %u; this build reads version %u",
-                     path, r.payload_version, RV_INDEX_FILE_VERSION);
-        goto fail;
-    }
+    float *rot = NULL, *cent = NULL, *radii = NULL, *factors = NULL;
+    uint32_t *lists = NULL;
+    uint64_t *codes = NULL;
+    const rv_section_info *sm = NULL, *si = NULL, *sv = NULL, *sp = NULL;
+    unsigned char meta[RV_META_SIZE], parm[RV_PARM_SIZE];
+    if (r.payload_version != RV_INDEX_FILE_VERSION)
+        RV_BAD("'%s' is index format version %u; this build reads version %u", path, r.payload_version,
+               RV_INDEX_FILE_VERSION);
     if ((st = rv_section_expect(&r, RV_SEC_META, "META", RV_META_SIZE, &sm)) != RV_OK ||
         (st = rv_container_read(&r, sm, meta)) != RV_OK)
         goto fail;
@@ -76,54 +158,108 @@ rv_status rv_index_load(const char *path, rv_index **out)
     memcpy(&kind, meta, 4);
     memcpy(&dim, meta + 4, 4);
     memcpy(&n, meta + 8, 8);
-    if (kind != RV_INDEX_FLAT_F32) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' holds index kind %u, unknown to this build", path, kind);
-        goto fail;
-    }
-    if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' claims dim %u (allowed %u..%u)", path, dim,
-                     RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
-        goto fail;
-    }
+    for (int i = 16; i < 32; i++)
+        if (meta[i])
+            RV_BAD("'%s' META has non-zero reserved bytes", path);
+    if (kind < RV_INDEX_FLAT_F32 || kind > RV_INDEX_RABITQ_ASYM)
+        RV_BAD("'%s' holds index kind %u, unknown to this build", path, kind);
+    if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM)
+        RV_BAD("'%s' claims dim %u (allowed %u..%u)", path, dim, RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
     /* n is bounded by the file size before anything is allocated. */
-    if (n > r.file_size / sizeof(int64_t)) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' claims %llu vectors, more than its %llu bytes can hold",
-                     path, (unsigned long long)n, (unsigned long long)r.file_size);
-        goto fail;
-    }
+    if (n > r.file_size / sizeof(int64_t))
+        RV_BAD("'%s' claims %llu vectors, more than its %llu bytes can hold", path, (unsigned long long)n,
+               (unsigned long long)r.file_size);
     size_t vec_bytes;
-    if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes)) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
-        goto fail;
+    if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes))
+        RV_BAD("'%s' claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
+
+    uint32_t nlist = 0, words = (dim + 63) / 64;
+    if (kind == RV_INDEX_FLAT_F32) {
+        if ((st = rv_index_new((rv_index_kind)kind, dim, NULL, &idx)) != RV_OK)
+            goto fail;
+    } else {
+        if ((st = rv_section_expect(&r, RV_SEC_PARM, "PARM", RV_PARM_SIZE, &sp)) != RV_OK ||
+            (st = rv_container_read(&r, sp, parm)) != RV_OK)
+            goto fail;
+        rv_index_params p;
+        uint32_t fld[6];
+        memcpy(&p.seed, parm, 8);
+        memcpy(fld, parm + 8, sizeof fld);
+        p.rerank_factor = fld[0];
+        p.query_bits = fld[1];
+        p.nlist = fld[2];
+        nlist = fld[3];
+        if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK)
+            RV_BAD("'%s' has invalid parameters: %s", path, rv_last_error());
+        if (fld[4] != words || fld[5] != 0 || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
+            RV_BAD("'%s' has inconsistent RaBitQ parameters (words %u, nlist %u, n %llu)", path, fld[4], nlist,
+                   (unsigned long long)n);
+        if ((st = rv_read_new(&r, RV_SEC_ROTM, "ROTM", (uint64_t)dim * dim * sizeof(float), (void **)&rot)) != RV_OK)
+            goto fail;
+        if (!rv_all_finite(rot, (size_t)dim * dim))
+            RV_BAD("'%s' rotation has non-finite values", path);
+        if ((st = rv_index_new_ex((rv_index_kind)kind, dim, &p, rot, &idx)) != RV_OK)
+            goto fail;
     }
-    if ((st = rv_section_expect(&r, RV_SEC_IDS, "IDS", n * sizeof(int64_t), &si)) != RV_OK ||
-        (st = rv_section_expect(&r, RV_SEC_VECS, "VECS", vec_bytes, &sv)) != RV_OK)
-        goto fail;
-    if ((st = rv_index_new((rv_index_kind)kind, dim, &idx)) != RV_OK)
-        goto fail;
+
     rv_store *s = &idx->store;
+    if ((st = rv_section_expect(&r, RV_SEC_IDS, "IDS", n * sizeof(int64_t), &si)) != RV_OK)
+        goto fail;
+    if (s->retain && (st = rv_section_expect(&r, RV_SEC_VECS, "VECS", vec_bytes, &sv)) != RV_OK)
+        goto fail;
+    if (!s->retain && rv_container_find(&r, RV_SEC_VECS))
+        RV_BAD("'%s' has vectors that this kind of index does not keep", path);
     if ((st = rv_store_reserve(s, (size_t)n)) != RV_OK || (st = rv_idmap_reserve(&s->map, (size_t)n)) != RV_OK)
         goto fail;
-    if ((st = rv_container_read(&r, si, s->ids)) != RV_OK || (st = rv_container_read(&r, sv, s->vectors)) != RV_OK)
+    if ((st = rv_container_read(&r, si, s->ids)) != RV_OK || (sv && (st = rv_container_read(&r, sv, s->vectors)) != RV_OK))
         goto fail;
     for (size_t i = 0; i < n; i++)
-        if (!rv_idmap_insert(&s->map, s->ids[i], i)) {
-            st = rv_fail(RV_ERR_FORMAT, "'%s' lists id %lld twice", path, (long long)s->ids[i]);
-            goto fail;
-        }
+        if (!rv_idmap_insert(&s->map, s->ids[i], i))
+            RV_BAD("'%s' lists id %lld twice", path, (long long)s->ids[i]);
     size_t row, col;
-    if (!rv_rows_finite(s->vectors, (size_t)n, dim, &row, &col)) {
-        st = rv_fail(RV_ERR_FORMAT, "'%s' vector at row %zu has a non-finite value", path, row);
-        goto fail;
-    }
+    if (sv && !rv_rows_finite(s->vectors, (size_t)n, dim, &row, &col))
+        RV_BAD("'%s' vector at row %zu has a non-finite value", path, row);
     s->n = (size_t)n;
-    rv_store_compute_norms(s, 0, s->n);
+    if (s->retain)
+        rv_store_compute_norms(s, 0, s->n);
+
+    if (idx->rq) {
+        if ((st = rv_read_new(&r, RV_SEC_CENT, "CENT", (uint64_t)nlist * dim * sizeof(float), (void **)&cent)) != RV_OK ||
+            (st = rv_read_new(&r, RV_SEC_RADI, "RADI", (uint64_t)nlist * sizeof(float), (void **)&radii)) != RV_OK ||
+            (st = rv_read_new(&r, RV_SEC_LIST, "LIST", n * sizeof(uint32_t), (void **)&lists)) != RV_OK ||
+            (st = rv_read_new(&r, RV_SEC_CODE, "CODE", n * words * sizeof(uint64_t), (void **)&codes)) != RV_OK ||
+            (st = rv_read_new(&r, RV_SEC_FACT, "FACT", n * 3 * sizeof(float), (void **)&factors)) != RV_OK)
+            goto fail;
+        if (!rv_all_finite(cent, (size_t)nlist * dim) || !rv_all_finite(radii, nlist) ||
+            !rv_all_finite(factors, (size_t)n * 3))
+            RV_BAD("'%s' has non-finite centroids, radii or factors", path);
+        for (uint32_t l = 0; l < nlist; l++)
+            if (radii[l] < 0)
+                RV_BAD("'%s' list %u has a negative radius", path, l);
+        uint64_t pad_mask = dim % 64 ? ~0ull << (dim % 64) : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (lists[i] >= nlist)
+                RV_BAD("'%s' row %zu names list %u of %u", path, i, lists[i], nlist);
+            if (codes[i * words + words - 1] & pad_mask)
+                RV_BAD("'%s' row %zu has code bits set beyond dim %u", path, i, dim);
+        }
+        if (nlist && (st = rv_rabitq_set_lists(idx->rq, nlist, cent)) != RV_OK)
+            goto fail;
+        if ((st = rv_rabitq_import_rows(idx->rq, (size_t)n, codes, factors, lists, radii)) != RV_OK)
+            goto fail;
+    }
     atomic_store(&idx->len, s->n);
-    rv_container_close(&r);
     *out = idx;
-    return RV_OK;
+    idx = NULL;
+    st = RV_OK;
 fail:
     rv_container_close(&r);
     rv_index_destroy(idx);
+    rv_free(rot);
+    rv_free(cent);
+    rv_free(radii);
+    rv_free(factors);
+    rv_free(lists);
+    rv_free(codes);
     return st;
 }

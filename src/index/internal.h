@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "index/rabitq.h"
 #include "index/store.h"
 #include "ruvector/index.h"
 
@@ -25,10 +26,20 @@ struct rv_index {
     atomic_size_t len;
     atomic_uint_fast64_t generation;
     atomic_size_t pins;
+    rv_index_params params;
     rv_store store;
+    rv_rabitq *rq; /* NULL for FLAT_F32 */
 };
 
-/* Allocates an empty handle (no locking needed yet). Errors: INVALID_ARGUMENT, NO_MEMORY. */
-rv_status rv_index_new(rv_index_kind kind, uint32_t dim, rv_index **out);
+/* Allocates an empty handle (no locking needed yet); params NULL = defaults.
+ * Errors: INVALID_ARGUMENT, NO_MEMORY. */
+rv_status rv_index_new(rv_index_kind kind, uint32_t dim, const rv_index_params *params, rv_index **out);
+/* The same, adopting a stored rotation (dim x dim) instead of generating one (loading). */
+rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                          const float *rotation, rv_index **out);
+/* Publishes len and bumps the generation after a mutation. Caller holds the write lock. */
+void rv_index_mutated(rv_index *idx);
+/* Reads an upstream ruvector-rabitq "rbpx0001" file into a RABITQ_PLUS index (rbpx_import.c). */
+rv_status rv_rbpx_load(const char *path, rv_index **out);
 
 #endif

@@ -6,10 +6,11 @@
 /* Rows per progress report / cancellation check. */
 #define RV_STORE_CHUNK_ROWS 16384u
 
-void rv_store_init(rv_store *s, uint32_t dim)
+void rv_store_init(rv_store *s, uint32_t dim, bool retain)
 {
     memset(s, 0, sizeof *s);
     s->dim = dim;
+    s->retain = retain;
     rv_idmap_init(&s->map);
 }
 
@@ -35,10 +36,12 @@ rv_status rv_store_reserve(rv_store *s, size_t total)
     if (!rv_mul3(cap, s->dim, sizeof(float), &vec_bytes) || !rv_mul(cap, sizeof(int64_t), &id_bytes) ||
         !rv_mul(cap, sizeof(float), &norm_bytes))
         return rv_fail(RV_ERR_NO_MEMORY, "%zu rows of dim %u overflow the address space", cap, s->dim);
+    if (!s->retain)
+        vec_bytes = norm_bytes = 0;
     int64_t *ids = rv_alloc(id_bytes);
-    float *vectors = rv_alloc(vec_bytes);
-    float *norms = rv_alloc(norm_bytes);
-    if (!ids || !vectors || !norms) {
+    float *vectors = s->retain ? rv_alloc(vec_bytes) : NULL;
+    float *norms = s->retain ? rv_alloc(norm_bytes) : NULL;
+    if (!ids || (s->retain && (!vectors || !norms))) {
         rv_free(ids);
         rv_free(vectors);
         rv_free(norms);
@@ -47,8 +50,10 @@ rv_status rv_store_reserve(rv_store *s, size_t total)
     }
     if (s->n) {
         memcpy(ids, s->ids, s->n * sizeof(int64_t));
-        memcpy(vectors, s->vectors, s->n * s->dim * sizeof(float));
-        memcpy(norms, s->norms, s->n * sizeof(float));
+        if (s->retain) {
+            memcpy(vectors, s->vectors, s->n * s->dim * sizeof(float));
+            memcpy(norms, s->norms, s->n * sizeof(float));
+        }
     }
     rv_free(s->ids);
     rv_free(s->vectors);
@@ -131,8 +136,10 @@ rv_status rv_store_append(rv_store *s, const int64_t *ids, const float *vectors,
         size_t chunk = rv_min(RV_STORE_CHUNK_ROWS, n - done);
         size_t at = s->n + done;
         memcpy(s->ids + at, ids + done, chunk * sizeof(int64_t));
-        memcpy(s->vectors + at * s->dim, vectors + done * s->dim, chunk * s->dim * sizeof(float));
-        rv_store_compute_norms(s, at, chunk);
+        if (s->retain) {
+            memcpy(s->vectors + at * s->dim, vectors + done * s->dim, chunk * s->dim * sizeof(float));
+            rv_store_compute_norms(s, at, chunk);
+        }
         done += chunk;
         if (progress && progress->fn && progress->fn(progress->ctx, done, n) != 0) {
             rv_store_unmap_batch(s, ids, n);
@@ -151,8 +158,10 @@ rv_status rv_store_remove(rv_store *s, int64_t id)
     size_t last = s->n - 1;
     if (row != last) {
         s->ids[row] = s->ids[last];
-        memcpy(s->vectors + row * s->dim, s->vectors + last * s->dim, s->dim * sizeof(float));
-        s->norms[row] = s->norms[last];
+        if (s->retain) {
+            memcpy(s->vectors + row * s->dim, s->vectors + last * s->dim, s->dim * sizeof(float));
+            s->norms[row] = s->norms[last];
+        }
         rv_idmap_update(&s->map, s->ids[row], row);
     }
     rv_idmap_erase(&s->map, id);
@@ -165,8 +174,10 @@ size_t rv_store_bytes(const rv_store *s)
     size_t rounded = 0;
     if (s->cap) {
         rounded += rv_round_up(s->cap * sizeof(int64_t), RV_ALIGN);
-        rounded += rv_round_up(s->cap * s->dim * sizeof(float), RV_ALIGN);
-        rounded += rv_round_up(s->cap * sizeof(float), RV_ALIGN);
+        if (s->retain) {
+            rounded += rv_round_up(s->cap * s->dim * sizeof(float), RV_ALIGN);
+            rounded += rv_round_up(s->cap * sizeof(float), RV_ALIGN);
+        }
     }
     return rounded + rv_idmap_bytes(&s->map);
 }

@@ -9,6 +9,7 @@
 #ifndef RV_INDEX_STORE_H
 #define RV_INDEX_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@
 
 typedef struct rv_store {
     uint32_t dim;
+    bool retain;    /* keeps vectors and norms; false for code-only indexes */
     size_t n, cap;
     int64_t *ids;
     float *vectors; /* cap * dim */
@@ -24,7 +26,7 @@ typedef struct rv_store {
     rv_idmap map;
 } rv_store;
 
-void rv_store_init(rv_store *s, uint32_t dim);
+void rv_store_init(rv_store *s, uint32_t dim, bool retain);
 void rv_store_free(rv_store *s);
 /* Ensures capacity for `total` rows. Errors: NO_MEMORY. */
 rv_status rv_store_reserve(rv_store *s, size_t total);

@@ -19,28 +19,28 @@ static void rv_topk_sift_down(rv_hit *h, size_t size, size_t i)
     h[i] = x;
 }
 
-void rv_topk_push(rv_topk *t, float score, int64_t id, uint64_t row)
+void rv_topk_push_aux(rv_topk *t, float score, int64_t id, uint64_t row, float aux)
 {
     rv_hit *h = t->items;
     if (t->size < t->cap) {
         size_t i = t->size++;
         while (i > 0) {
             size_t p = (i - 1) / 2;
-            if (!rv_hit_worse(&(rv_hit){score, id, 0}, h[p].score, h[p].id))
+            if (!rv_hit_worse(&(rv_hit){score, 0, id, 0}, h[p].score, h[p].id))
                 break;
             h[i] = h[p];
             i = p;
         }
-        h[i] = (rv_hit){score, id, row};
+        h[i] = (rv_hit){score, aux, id, row};
         return;
     }
     if (t->cap == 0 || !rv_hit_worse(&h[0], score, id))
         return;
-    h[0] = (rv_hit){score, id, row};
+    h[0] = (rv_hit){score, aux, id, row};
     rv_topk_sift_down(h, t->size, 0);
 }
 
-size_t rv_topk_drain_sorted(rv_topk *t, int64_t *ids, float *scores, uint64_t *rows)
+rv_hit *rv_topk_sort(rv_topk *t, size_t *count)
 {
     size_t n = t->size;
     /* Heap-sort in place: repeatedly move the worst to the end. */
@@ -50,14 +50,22 @@ size_t rv_topk_drain_sorted(rv_topk *t, int64_t *ids, float *scores, uint64_t *r
         t->items[end - 1] = top;
         rv_topk_sift_down(t->items, end - 1, 0);
     }
+    t->size = 0;
+    *count = n;
+    return t->items;
+}
+
+size_t rv_topk_drain_sorted(rv_topk *t, int64_t *ids, float *scores, uint64_t *rows)
+{
+    size_t n;
+    rv_hit *items = rv_topk_sort(t, &n);
     for (size_t i = 0; i < n; i++) {
         if (ids)
-            ids[i] = t->items[i].id;
+            ids[i] = items[i].id;
         if (scores)
-            scores[i] = t->items[i].score;
+            scores[i] = items[i].score;
         if (rows)
-            rows[i] = t->items[i].row;
+            rows[i] = items[i].row;
     }
-    t->size = 0;
     return n;
 }

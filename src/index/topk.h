@@ -15,6 +15,7 @@
 
 typedef struct rv_hit {
     float score;
+    float aux; /* rides along: e.g. a RaBitQ candidate's error bound */
     int64_t id;
     uint64_t row;
 } rv_hit;
@@ -42,7 +43,15 @@ static inline float rv_topk_bound(const rv_topk *t)
     return t->size < t->cap ? INFINITY : t->items[0].score;
 }
 
-void rv_topk_push(rv_topk *t, float score, int64_t id, uint64_t row);
+void rv_topk_push_aux(rv_topk *t, float score, int64_t id, uint64_t row, float aux);
+static inline void rv_topk_push(rv_topk *t, float score, int64_t id, uint64_t row)
+{
+    rv_topk_push_aux(t, score, id, row, 0.0f);
+}
+
+/* Sorts the kept items ascending by (score, id) in place and returns them; the heap is empty
+ * afterwards (the items stay valid until the next push). */
+rv_hit *rv_topk_sort(rv_topk *t, size_t *count);
 
 /* Empties the heap into ascending (score, id) order, written to ids/scores/rows (each may be
  * NULL); returns the count. */

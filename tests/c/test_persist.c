@@ -51,15 +51,15 @@ void test_persist(void)
     int64_t ids[7] = {INT64_MIN, -1, 0, 1, 42, 1ll << 40, INT64_MAX};
     rv_test_fill(x, n * d, 9);
     rv_index *a, *b;
-    CHECK(rv_index_build(RV_INDEX_FLAT_F32, d, x, ids, n, NULL, &a) == RV_OK);
+    CHECK(rv_index_build(RV_INDEX_FLAT_F32, d, NULL, x, ids, n, NULL, &a) == RV_OK);
     CHECK(rv_index_save(a, path) == RV_OK);
     CHECK(rv_index_load(path, &b) == RV_OK);
     CHECK(rv_index_equal(a, b));
     int64_t i1[7], i2[7];
     float s1[7], s2[7];
     size_t k1, k2;
-    CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, 7, i1, s1, &k1) == RV_OK);
-    CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, 7, i2, s2, &k2) == RV_OK);
+    CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, NULL, 7, i1, s1, &k1) == RV_OK);
+    CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, NULL, 7, i2, s2, &k2) == RV_OK);
     CHECK(k1 == k2 && memcmp(i1, i2, sizeof i1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
     rv_index_destroy(b);
 

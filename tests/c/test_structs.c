@@ -25,7 +25,7 @@ static void test_topk(void)
         rv_topk_init(&t, items, k);
         for (size_t i = 0; i < n; i++) {
             /* few distinct scores, so ties are common and decided by id */
-            all[i] = (rv_hit){(float)(rv_test_rand(&s) % 17), (int64_t)(rv_test_rand(&s) % 1000) - 500, i};
+            all[i] = (rv_hit){(float)(rv_test_rand(&s) % 17), 0, (int64_t)(rv_test_rand(&s) % 1000) - 500, i};
             rv_topk_push(&t, all[i].score, all[i].id, i);
         }
         qsort(all, n, sizeof(rv_hit), cmp_hit);

@@ -1,0 +1,80 @@
+/*
+ * index/rabitq.h — the RaBitQ family's state: rotation, k-means lists, codes and factors.
+ *
+ * Ids and (when retained) original vectors live in the shared rv_store by global row; each list
+ * holds its entries' codes and factors contiguously (struct of arrays) plus the global row of
+ * each entry, and row_list/row_pos map a global row back to its list slot, so both levels can
+ * swap-remove in O(1).
+ */
+#ifndef RV_INDEX_RABITQ_H
+#define RV_INDEX_RABITQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/rotation.h"
+#include "index/store.h"
+#include "ruvector/index.h"
+
+#define RV_RABITQ_EPSILON0 3.0 /* see rabitq.c: 1.9 (the paper's, FAISS's) fails one-sided ~3% of the time */
+
+typedef struct rv_ivf_list {
+    size_t n, cap;
+    uint64_t *codes; /* cap x words: sign bits of the rotated residual */
+    float *add;      /* A  = ||o||^2 + 2 K1 <x_bar, P c> */
+    float *scale;    /* K1s = 2 ||o|| / (<o_bar, o> sqrt(D)) */
+    float *err;      /* E  = 2 ||o|| sqrt(1 - <o_bar,o>^2) / <o_bar,o> * eps0 / sqrt(D - 1) */
+    uint32_t *rows;  /* global store row of each entry */
+    float radius;    /* max ||x - c|| ever added: an upper bound, also after removals */
+} rv_ivf_list;
+
+typedef struct rv_rabitq {
+    rv_index_kind kind;
+    uint32_t dim, words;
+    rv_index_params params;
+    rv_rotation rot;
+    uint32_t nlist;       /* 0 until the first vectors train the lists */
+    float *centroids;     /* nlist x dim */
+    float *centroids_rot; /* nlist x dim: P c */
+    rv_ivf_list *lists;
+    uint32_t *row_list, *row_pos; /* by global row; capacity row_cap */
+    size_t row_cap;
+} rv_rabitq;
+
+/* Validates params for kind (ranges named in the message). Errors: INVALID_ARGUMENT. */
+rv_status rv_rabitq_check_params(rv_index_kind kind, const rv_index_params *p);
+/* Whether the kind keeps original vectors with these params. */
+bool rv_rabitq_retains(rv_index_kind kind, const rv_index_params *p);
+
+/* rotation: dim x dim to adopt (a loaded index), or NULL to generate it from p->seed. */
+rv_status rv_rabitq_new(rv_index_kind kind, uint32_t dim, const rv_index_params *p,
+                        const float *rotation, rv_rabitq **out);
+void rv_rabitq_free(rv_rabitq *rq);
+
+/* Appends n vectors: trains the lists first if there are none, encodes (on the pool, chunked,
+ * reporting progress), then appends ids/originals to the store and codes to the lists. All or
+ * nothing. Errors: INVALID_ARGUMENT, DUPLICATE_ID, NO_MEMORY, CANCELLED. */
+rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const float *x, size_t n,
+                        const rv_progress *progress);
+/* Errors: UNKNOWN_ID. */
+rv_status rv_rabitq_remove(rv_rabitq *rq, rv_store *s, int64_t id);
+
+/* kk best for m queries (rows of stride kk). Parallel over queries when m > 1; each row equals
+ * the single-query result. Errors: NO_MEMORY, NOT_RETAINED (rerank asked of a codes-only index). */
+rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *q, size_t m,
+                           size_t kk, const rv_search_params *sp, int64_t *ids, float *scores);
+
+bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b, const rv_store *sb);
+size_t rv_rabitq_bytes(const rv_rabitq *rq);
+
+/* Persistence helpers (index_persist.c): codes/factors/list ids in global row order, and the
+ * inverse that rebuilds the lists from them. */
+rv_status rv_rabitq_export_rows(const rv_rabitq *rq, size_t n, uint64_t *codes, float *factors,
+                                uint32_t *lists);
+rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes,
+                                const float *factors, const uint32_t *lists, const float *radii);
+/* Sets the trained state (centroids copied; rotated centroids recomputed). */
+rv_status rv_rabitq_set_lists(rv_rabitq *rq, uint32_t nlist, const float *centroids);
+
+#endif
