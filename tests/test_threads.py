@@ -13,6 +13,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 import ruvector
 
@@ -44,10 +45,11 @@ def test_search_batch_releases_the_gil(rng: np.random.Generator) -> None:
     assert counter > 10_000
 
 
-def test_readers_racing_writers_stay_correct() -> None:
+@pytest.mark.parametrize("cls", [ruvector.FlatF32Index, ruvector.RabitqPlusIndex])
+def test_readers_racing_writers_stay_correct(cls: type[ruvector.FlatF32Index]) -> None:
     d = 16
     base = list(range(2_000))
-    idx = ruvector.FlatF32Index.build(np.stack([vector_of(i, d) for i in base]), ids=base)
+    idx = cls.build(np.stack([vector_of(i, d) for i in base]), ids=base)
     errors: list[BaseException] = []
     stop = threading.Event()
 

@@ -125,6 +125,7 @@ void rv_index_unpin(rv_index *idx);
  * every add/remove). Never fail. */
 rv_index_kind rv_index_kind_of(const rv_index *idx);
 uint32_t rv_index_dim(const rv_index *idx);
+uint32_t rv_index_nlist(const rv_index *idx); /* RaBitQ lists; 0 for FLAT or before training */
 size_t rv_index_len(const rv_index *idx);
 uint64_t rv_index_generation(const rv_index *idx);
 /* Every heap byte the index owns: storage at capacity, id map, the handle itself. */

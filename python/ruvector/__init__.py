@@ -28,6 +28,9 @@ from ruvector._ruvector import (
     NotRetainedError,
     PersistError,
     PolicyViolation,
+    RabitqAsymIndex,
+    RabitqIndex,
+    RabitqPlusIndex,
     RuVectorError,
     TransportError,
     UnknownIdError,
@@ -36,6 +39,7 @@ from ruvector._ruvector import (
     cpu_features,
 )
 from ruvector._hit import Hit
+from ruvector._recommend import recommend
 from ruvector._typing import AnyIndex
 
 __all__ = [
@@ -60,10 +64,14 @@ __all__ = [
     "NotRetainedError",
     "PersistError",
     "PolicyViolation",
+    "RabitqAsymIndex",
+    "RabitqIndex",
+    "RabitqPlusIndex",
     "RuVectorError",
     "TransportError",
     "UnknownIdError",
     "WitnessMismatch",
     "__version__",
     "cpu_features",
+    "recommend",
 ]

@@ -32,12 +32,16 @@ __all__ = [
     "NotRetainedError",
     "PersistError",
     "PolicyViolation",
+    "RabitqAsymIndex",
+    "RabitqIndex",
+    "RabitqPlusIndex",
     "RuVectorError",
     "TransportError",
     "UnknownIdError",
     "WitnessMismatch",
     "__version__",
     "cpu_features",
+    "recommend",
 ]
 
 __version__: str
@@ -96,6 +100,90 @@ class FlatF32Index:
     def __eq__(self, other: object) -> bool: ...
     __hash__: ClassVar[None]  # type: ignore[assignment]
     def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __array__(self, dtype: object = None, copy: object = None) -> npt.NDArray[np.float32]: ...
+
+class _RabitqBase:
+    def __init__(
+        self,
+        dim: SupportsIndex,
+        *,
+        seed: SupportsIndex | None = None,
+        rerank_factor: SupportsIndex | None = None,
+        query_bits: SupportsIndex | None = None,
+        nlist: SupportsIndex | None = None,
+    ) -> None: ...
+    @classmethod
+    def build(
+        cls,
+        vectors: MatrixLike,
+        ids: IdsLike | None = None,
+        *,
+        seed: SupportsIndex | None = None,
+        rerank_factor: SupportsIndex | None = None,
+        query_bits: SupportsIndex | None = None,
+        nlist: SupportsIndex | None = None,
+        progress: Progress = None,
+    ) -> Self: ...
+    @classmethod
+    def load(cls, path: PathLike) -> Self: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def rerank_factor(self) -> int: ...
+    @property
+    def query_bits(self) -> int: ...
+    @property
+    def nlist(self) -> int: ...
+    def search(
+        self,
+        query: VectorLike,
+        k: SupportsIndex = 10,
+        *,
+        rerank_factor: SupportsIndex | None = None,
+        nprobe: SupportsIndex | None = None,
+    ) -> list[Hit]: ...
+    def search_batch(
+        self,
+        queries: MatrixLike,
+        k: SupportsIndex = 10,
+        *,
+        rerank_factor: SupportsIndex | None = None,
+        nprobe: SupportsIndex | None = None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]: ...
+    def add(self, id: SupportsIndex, vector: VectorLike) -> None: ...
+    def add_batch(self, ids: IdsLike, vectors: MatrixLike, *, progress: Progress = None) -> None: ...
+    def remove(self, id: SupportsIndex) -> None: ...
+    def save(self, path: PathLike) -> None: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, id: object) -> bool: ...
+    def __eq__(self, other: object) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+class RabitqIndex(_RabitqBase):
+    """1-bit RaBitQ codes only: smallest memory, estimated distances; no originals."""
+
+class RabitqPlusIndex(_RabitqBase):
+    """RaBitQ codes + originals: error-bounded code scan, exact rerank, exact scores."""
+
+    def __getitem__(self, id: SupportsIndex) -> npt.NDArray[np.float32]: ...
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]: ...
+    def __array__(self, dtype: object = None, copy: object = None) -> npt.NDArray[np.float32]: ...
+
+class RabitqAsymIndex(_RabitqBase):
+    """RaBitQ codes scanned with a high-precision query; originals and rerank when rerank_factor > 1."""
+
+    def __getitem__(self, id: SupportsIndex) -> npt.NDArray[np.float32]: ...
+    def __iter__(self) -> Iterator[tuple[int, npt.NDArray[np.float32]]]: ...
+
+AnyIndexClass = type[FlatF32Index] | type[RabitqIndex] | type[RabitqPlusIndex] | type[RabitqAsymIndex]
+
+def recommend(
+    n: int, dim: int, recall_target: float = 0.95
+) -> tuple[AnyIndexClass, dict[str, int]]: ...
 
 # The contract's hierarchy.
 class RuVectorError(Exception): ...

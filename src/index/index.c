@@ -268,6 +268,14 @@ void rv_index_unpin(rv_index *idx) { atomic_fetch_sub(&idx->pins, 1); }
 
 rv_index_kind rv_index_kind_of(const rv_index *idx) { return idx->kind; }
 uint32_t rv_index_dim(const rv_index *idx) { return idx->dim; }
+
+uint32_t rv_index_nlist(const rv_index *idx)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    uint32_t nlist = idx->rq ? idx->rq->nlist : 0;
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return nlist;
+}
 size_t rv_index_len(const rv_index *idx) { return atomic_load(&idx->len); }
 uint64_t rv_index_generation(const rv_index *idx) { return atomic_load(&idx->generation); }
 

@@ -189,8 +189,11 @@ rv_status rv_index_load(const char *path, rv_index **out)
         p.query_bits = fld[1];
         p.nlist = fld[2];
         nlist = fld[3];
-        if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK)
-            RV_BAD("'%s' has invalid parameters: %s", path, rv_last_error());
+        if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK) {
+            char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
+            snprintf(why, sizeof why, "%s", rv_last_error());
+            RV_BAD("'%s' has invalid parameters: %s", path, why);
+        }
         if (fld[4] != words || fld[5] != 0 || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
             RV_BAD("'%s' has inconsistent RaBitQ parameters (words %u, nlist %u, n %llu)", path, fld[4], nlist,
                    (unsigned long long)n);

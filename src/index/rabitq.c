@@ -48,7 +48,9 @@
 
 rv_status rv_rabitq_check_params(rv_index_kind kind, const rv_index_params *p)
 {
-    (void)kind;
+    if (kind == RV_INDEX_RABITQ && p->rerank_factor != 1)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "RabitqIndex keeps no original vectors, so it cannot rerank "
+                       "(rerank_factor %u); use RabitqPlusIndex or RabitqAsymIndex", p->rerank_factor);
     if (p->rerank_factor < 1 || p->rerank_factor > RV_RERANK_FACTOR_MAX)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "rerank_factor must be in 1..%u, not %u",
                        RV_RERANK_FACTOR_MAX, p->rerank_factor);
@@ -668,8 +670,9 @@ rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *
 
 bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b, const rv_store *sb)
 {
-    if (a->kind != b->kind || a->dim != b->dim || memcmp(&a->params, &b->params, sizeof a->params) != 0 ||
-        a->nlist != b->nlist || sa->n != sb->n)
+    const rv_index_params *qa = &a->params, *qb = &b->params; /* field by field: the struct has padding */
+    if (a->kind != b->kind || a->dim != b->dim || qa->seed != qb->seed || qa->rerank_factor != qb->rerank_factor ||
+        qa->query_bits != qb->query_bits || qa->nlist != qb->nlist || a->nlist != b->nlist || sa->n != sb->n)
         return false;
     size_t d = a->dim;
     if (memcmp(a->rot.m, b->rot.m, d * d * sizeof(float)) != 0 ||

@@ -75,8 +75,11 @@ rv_status rv_rbpx_load(const char *path, rv_index **out)
     p.seed = seed;
     p.rerank_factor = rf;
     st = rv_index_build(RV_INDEX_RABITQ_PLUS, dim, &p, vectors, ids, n, NULL, out);
-    if (st == RV_ERR_INVALID_ARGUMENT || st == RV_ERR_DUPLICATE_ID)
-        st = rv_fail(RV_ERR_FORMAT, "'%s' holds invalid items: %s", path, rv_last_error());
+    if (st == RV_ERR_INVALID_ARGUMENT || st == RV_ERR_DUPLICATE_ID) {
+        char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
+        snprintf(why, sizeof why, "%s", rv_last_error());
+        st = rv_fail(RV_ERR_FORMAT, "'%s' holds invalid items: %s", path, why);
+    }
 done:
     fclose(f);
     rv_free(vectors);

@@ -64,7 +64,8 @@ static int rv_module_traverse(PyObject *m, visitproc visit, void *arg)
     if (!st)
         return 0;
     Py_VISIT(st->HitType);
-    Py_VISIT(st->FlatF32IndexType);
+    for (int i = 0; i < 5; i++)
+        Py_VISIT(st->IndexTypes[i]);
     Py_VISIT(st->IndexIterType);
     return rv_py_errors_traverse(st, visit, arg);
 }
@@ -75,7 +76,8 @@ static int rv_module_clear(PyObject *m)
     if (!st)
         return 0;
     Py_CLEAR(st->HitType);
-    Py_CLEAR(st->FlatF32IndexType);
+    for (int i = 0; i < 5; i++)
+        Py_CLEAR(st->IndexTypes[i]);
     Py_CLEAR(st->IndexIterType);
     rv_py_errors_clear(st);
     return 0;

@@ -36,7 +36,7 @@ typedef struct rv_module_state {
     PyObject *IndexBusyError;     /* (IndexError, BufferError) */
     PyObject *ConcurrentModificationError; /* (IndexError, RuntimeError) */
     PyTypeObject *HitType;
-    PyTypeObject *FlatF32IndexType;
+    PyTypeObject *IndexTypes[5]; /* by rv_index_kind; [0] unused */
     PyTypeObject *IndexIterType;
 } rv_module_state;
 

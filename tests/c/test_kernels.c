@@ -101,8 +101,39 @@ void test_kernels(void)
     rv_free(b);
 }
 
+static void test_bitplane_kernels(void)
+{
+    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    uint64_t seed = 99, codes[37 * 12], planes[8 * 12];
+    for (size_t i = 0; i < RV_ARRAY_LEN(codes); i++)
+        codes[i] = rv_test_rand(&seed);
+    for (size_t i = 0; i < RV_ARRAY_LEN(planes); i++)
+        planes[i] = rv_test_rand(&seed);
+    uint32_t a[2 * 37], b[2 * 37];
+    for (size_t words = 1; words <= 12; words++)
+        for (unsigned bits = 1; bits <= 8; bits++) {
+            s->bitplane_dot(codes, words, 37, planes, bits, a);
+            for (size_t r = 0; r < 37; r += 9) { /* against a direct count */
+                uint32_t want = 0, ones = 0;
+                for (size_t w = 0; w < words; w++)
+                    for (int bit = 0; bit < 64; bit++)
+                        if (codes[r * words + w] >> bit & 1) {
+                            ones++;
+                            for (unsigned j = 0; j < bits; j++)
+                                want += (uint32_t)(planes[j * words + w] >> bit & 1) << j;
+                        }
+                CHECK(a[2 * r] == want && a[2 * r + 1] == ones);
+            }
+            if (v) {
+                v->bitplane_dot(codes, words, 37, planes, bits, b);
+                CHECK(memcmp(a, b, sizeof a) == 0);
+            }
+        }
+}
+
 void test_pack_kernels(void)
 {
+    test_bitplane_kernels();
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
     size_t ld = 37;
     float *x = rv_alloc(16 * ld * sizeof(float));
