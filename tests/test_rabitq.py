@@ -241,3 +241,23 @@ def test_recommend() -> None:
         ruvector.recommend(10, 0)
     with pytest.raises(ValueError):
         ruvector.recommend(10, 8, recall_target=1.5)
+
+
+def test_progress_and_cancellation_during_training(rng: np.random.Generator) -> None:
+    data = clustered(rng, 20_000, 32)
+    calls: list[tuple[int, int]] = []
+    ruvector.RabitqPlusIndex.build(data, progress=lambda d, t: calls.append((d, t)))
+    assert calls[0] == (0, 20_000)  # training reports (and can be cancelled) before encoding
+    assert calls[-1] == (20_000, 20_000)
+
+    def stop_in_training(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ruvector.RabitqPlusIndex.build(data, progress=stop_in_training)
+    idx = ruvector.RabitqIndex(32)
+    with pytest.raises(KeyboardInterrupt):
+        idx.add_batch(np.arange(20_000), data, progress=stop_in_training)
+    assert len(idx) == 0 and idx.nlist == 0  # nothing half-trained is left behind
+    idx.add_batch(np.arange(20_000), data)
+    assert len(idx) == 20_000

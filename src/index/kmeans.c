@@ -1,6 +1,7 @@
 /*
  * kmeans.c — Lloyd's algorithm, as FAISS runs it for IVF training: a seeded random sample of
- * at most RV_KMEANS_POINTS_PER_LIST points per list, centroids initialised on distinct sample
+ * at most RV_KMEANS_POINTS_PER_LIST points per list (256, FAISS's cap too; 64 measured 0.990 vs
+ * 0.993 recall@10 for RabitqPlusIndex rf=20 at n=100k), centroids initialised on distinct sample
  * points, RV_KMEANS_ITERATIONS rounds of (assign by GEMM, average), and an empty list re-seeded
  * on the sample point farthest from its centroid.
  *
@@ -81,7 +82,7 @@ rv_status rv_kmeans_assign(const float *x, size_t n, uint32_t dim, const float *
 }
 
 rv_status rv_kmeans_train(const float *x, size_t n, uint32_t dim, uint32_t nlist, uint64_t seed,
-                          float *centroids)
+                          float *centroids, const rv_progress *progress)
 {
     rv_status st = RV_OK;
     size_t want = (size_t)nlist * RV_KMEANS_POINTS_PER_LIST;
@@ -141,6 +142,10 @@ rv_status rv_kmeans_train(const float *x, size_t n, uint32_t dim, uint32_t nlist
                 }
             used[far] = 1;
             memcpy(c, sample + far * dim, dim * sizeof(float));
+        }
+        if (progress && progress->fn && progress->fn(progress->ctx, 0, n) != 0) {
+            st = rv_fail(RV_ERR_CANCELLED, "cancelled while training the lists (iteration %u)", it + 1);
+            goto done;
         }
     }
 done:

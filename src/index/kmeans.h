@@ -13,9 +13,11 @@
 #define RV_KMEANS_POINTS_PER_LIST 256u
 
 /* Trains nlist centroids (nlist x dim, row-major, caller-allocated) on n vectors. Deterministic
- * for (x, n, dim, nlist, seed) whatever the thread count. nlist <= n. Errors: NO_MEMORY. */
+ * for (x, n, dim, nlist, seed) whatever the thread count. nlist <= n. progress (may be NULL) is
+ * called as (0, n) after every iteration so a long training can be cancelled.
+ * Errors: NO_MEMORY, CANCELLED. */
 rv_status rv_kmeans_train(const float *x, size_t n, uint32_t dim, uint32_t nlist, uint64_t seed,
-                          float *centroids);
+                          float *centroids, const rv_progress *progress);
 
 /* assign[i] = the nearest centroid of x[i] by ||c||^2 - 2 x.c (ties: lowest index); if dist2 is
  * not NULL it receives that value + ||x||^2. Errors: NO_MEMORY. */

@@ -148,7 +148,7 @@ rv_status rv_rabitq_set_lists(rv_rabitq *rq, uint32_t nlist, const float *centro
     return RV_OK;
 }
 
-static rv_status rv_rabitq_train(rv_rabitq *rq, const float *x, size_t n)
+static rv_status rv_rabitq_train(rv_rabitq *rq, const float *x, size_t n, const rv_progress *progress)
 {
     size_t nlist = rq->params.nlist ? rq->params.nlist : (size_t)lround(sqrt((double)n));
     nlist = nlist < 1 ? 1 : nlist > n ? n : nlist;
@@ -157,7 +157,7 @@ static rv_status rv_rabitq_train(rv_rabitq *rq, const float *x, size_t n)
     float *c = rv_alloc(nlist * rq->dim * sizeof(float));
     if (!c)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory for %zu centroids", nlist);
-    rv_status st = rv_kmeans_train(x, n, rq->dim, (uint32_t)nlist, rq->params.seed, c);
+    rv_status st = rv_kmeans_train(x, n, rq->dim, (uint32_t)nlist, rq->params.seed, c, progress);
     if (st == RV_OK)
         st = rv_rabitq_set_lists(rq, (uint32_t)nlist, c);
     rv_free(c);
@@ -359,7 +359,7 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
     bool trained_here = false;
     rv_status st = RV_OK;
     if (rq->nlist == 0) {
-        if ((st = rv_rabitq_train(rq, x, n)) != RV_OK)
+        if ((st = rv_rabitq_train(rq, x, n, progress)) != RV_OK)
             return st;
         trained_here = true;
     }
