@@ -48,8 +48,12 @@ def test_acceptance_recall_at_100k_d128(
     d = ((data[got[0]] - queries[0]) ** 2).sum(axis=1)
     np.testing.assert_allclose(scores[0], d, rtol=1e-4)
     pure = ruvector.RabitqIndex.build(data, seed=42)
+    assert pure.bits == 1
     got_pure, _ = pure.search_batch(queries, k=10)
     assert recall_at(10, truth, got_pure) >= 0.40  # upstream: 0.08
+    # The same acceptance with 1-bit codes for Plus (the issue's algorithm before multi-bit codes).
+    one_bit = ruvector.RabitqPlusIndex.build(data, seed=42, rerank_factor=20, bits=1)
+    assert recall_at(10, truth, one_bit.search_batch(queries, k=10)[0]) >= 0.985
 
 
 @pytest.mark.parametrize("d", [100, 384, 768])
@@ -261,3 +265,22 @@ def test_progress_and_cancellation_during_training(rng: np.random.Generator) -> 
     assert len(idx) == 0 and idx.nlist == 0  # nothing half-trained is left behind
     idx.add_batch(np.arange(20_000), data)
     assert len(idx) == 20_000
+
+
+def test_multibit_codes_sharpen_the_estimate(acceptance_data: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]) -> None:
+    """Extended RaBitQ: more code bits, better estimates (recall without rerank rises sharply)."""
+    data, queries = acceptance_data[0][:30_000], acceptance_data[1][:300]
+    truth, _ = ruvector.FlatF32Index.build(data).search_batch(queries, k=10)
+    recalls = []
+    for bits in (1, 2, 4, 8):
+        idx = ruvector.RabitqIndex.build(data, seed=5, bits=bits)
+        assert idx.bits == bits
+        recalls.append(recall_at(10, truth, idx.search_batch(queries, k=10)[0]))
+    assert recalls[0] < recalls[1] < recalls[2] <= recalls[3] + 0.01
+    assert recalls[2] >= 0.8  # 4-bit codes without any rerank
+    plus = ruvector.RabitqPlusIndex.build(data, seed=5)
+    assert plus.bits == 4 and recall_at(10, truth, plus.search_batch(queries, k=10, rerank_factor=5)[0]) >= 0.99
+    with pytest.raises(ruvector.ArgumentError, match="bits must be in 1..8, not 9"):
+        ruvector.RabitqIndex.build(data[:100], bits=9)
+    with pytest.raises(ruvector.ArgumentError, match="bits must be in 1..8, not 0"):
+        ruvector.RabitqPlusIndex(8, bits=0)

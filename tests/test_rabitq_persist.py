@@ -24,7 +24,7 @@ def test_round_trip_is_exact(tmp_path: pathlib.Path, rng: np.random.Generator,
                              cls: type[ruvector.RabitqPlusIndex], d: int) -> None:
     data = clustered(rng, 2_000, d)
     ids = rng.choice(2**60, 2_000, replace=False).astype(np.int64)
-    idx = cls.build(data, ids=ids, seed=5, query_bits=6)
+    idx = cls.build(data, ids=ids, seed=5, query_bits=6, bits=1 if d == 3 else 3)
     for i in ids[::5]:
         idx.remove(int(i))
     idx.add(id=-7, vector=data[0])
@@ -32,6 +32,7 @@ def test_round_trip_is_exact(tmp_path: pathlib.Path, rng: np.random.Generator,
     idx.save(path)
     back = cls.load(path)
     assert back == idx and len(back) == len(idx) and back.nlist == idx.nlist and back.query_bits == 6
+    assert back.bits == idx.bits
     q = clustered(rng, 30, d)
     for a, b in zip(idx.search_batch(q, k=10), back.search_batch(q, k=10)):
         np.testing.assert_array_equal(a, b)

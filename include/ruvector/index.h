@@ -35,6 +35,8 @@ typedef enum rv_index_kind {
 } rv_index_kind;
 
 #define RV_RERANK_FACTOR_MAX 1024u
+#define RV_CODE_BITS_MIN 1u
+#define RV_CODE_BITS_MAX 8u
 #define RV_QUERY_BITS_MIN 1u
 #define RV_QUERY_BITS_MAX 8u
 #define RV_NLIST_MAX 65536u
@@ -46,6 +48,7 @@ typedef struct rv_index_params {
     uint32_t rerank_factor; /* candidates = k x rerank_factor (1..RV_RERANK_FACTOR_MAX) */
     uint32_t query_bits;    /* bits per rotated query coordinate in the code scan (1..8) */
     uint32_t nlist;         /* k-means lists; 0 = about sqrt(n) at build */
+    uint32_t bits;          /* bits per code coordinate: 1 = RaBitQ, 2..8 = Extended RaBitQ */
 } rv_index_params;
 
 /* Per-search overrides; zero fields keep the index's setting. */
@@ -54,7 +57,8 @@ typedef struct rv_search_params {
     uint32_t nprobe;        /* max lists visited; 0 = as many as the error bound requires */
 } rv_search_params;
 
-/* The defaults of a kind (seed 0, rerank 20 for PLUS, 1 otherwise, query bits 8 ...). */
+/* The defaults of a kind: seed 0, query_bits 8, nlist auto; RABITQ: 1-bit codes, rerank 1;
+ * RABITQ_PLUS: 4-bit codes, rerank 20; RABITQ_ASYM: 4-bit codes, rerank 1. */
 rv_index_params rv_index_params_default(rv_index_kind kind);
 
 typedef struct rv_index rv_index;

@@ -111,6 +111,7 @@ class _RabitqBase:
         rerank_factor: SupportsIndex | None = None,
         query_bits: SupportsIndex | None = None,
         nlist: SupportsIndex | None = None,
+        bits: SupportsIndex | None = None,
     ) -> None: ...
     @classmethod
     def build(
@@ -122,6 +123,7 @@ class _RabitqBase:
         rerank_factor: SupportsIndex | None = None,
         query_bits: SupportsIndex | None = None,
         nlist: SupportsIndex | None = None,
+        bits: SupportsIndex | None = None,
         progress: Progress = None,
     ) -> Self: ...
     @classmethod
@@ -138,6 +140,8 @@ class _RabitqBase:
     def query_bits(self) -> int: ...
     @property
     def nlist(self) -> int: ...
+    @property
+    def bits(self) -> int: ...
     def search(
         self,
         query: VectorLike,

@@ -41,11 +41,12 @@ typedef struct rv_kernels {
     /* Packs `rows` (<= 16) rows of x (row stride ld floats), columns [0, kc), into a GEMM panel:
      * dst[t*16 + j] = x[j*ld + t], zero for j >= rows. dst is 64-byte aligned. */
     void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
-    /* The RaBitQ code scan. For each of `count` codes (rows of `words` u64, bit i of a code in
-     * word i/64 at bit i%64): out[2r] = sum_j 2^j popcount(code & plane_j) over `bits` planes
-     * (planes: bits rows of `words` u64), out[2r+1] = popcount(code). */
-    void (*bitplane_dot)(const uint64_t *codes, size_t words, size_t count, const uint64_t *planes,
-                         unsigned bits, uint32_t *out);
+    /* The RaBitQ code scan. Each of `count` codes has `code_bits` planes of `words` u64 (plane-major;
+     * bit i of a plane in word i/64 at bit i%64); the query has `query_bits` planes of `words`:
+     *   out[2r]   = sum_b sum_j 2^(b+j) popcount(code_b & query_j)   (= <u, q> for integer vectors)
+     *   out[2r+1] = sum_b 2^b popcount(code_b)                        (= sum of the code's levels) */
+    void (*bitplane_dot)(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
+                         const uint64_t *planes, unsigned query_bits, uint32_t *out);
 } rv_kernels;
 
 /* The table every computation uses (chosen once; see rv_kernel_name). */

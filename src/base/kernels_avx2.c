@@ -176,42 +176,46 @@ static void rv_pack_rows16_avx2(const float *x, size_t ld, size_t rows, size_t k
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
-/* Hardware POPCNT, planes kept in registers for the common small word counts, and the plane
- * weights applied once per code instead of per word. */
-static inline void rv_bitplane_fixed(const uint64_t *codes, size_t words, size_t count,
-                                     const uint64_t *planes, unsigned bits, uint32_t *out)
+/* Hardware POPCNT; per-plane counts accumulated first and weighted once per code. The inline
+ * body is specialised by the dispatcher below for the common shapes so it unrolls fully. */
+static inline void rv_bitplane_body(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
+                                    const uint64_t *planes, unsigned query_bits, uint32_t *out)
 {
     for (size_t r = 0; r < count; r++) {
-        const uint64_t *c = codes + r * words;
-        uint32_t per_plane[8] = {0}, ones = 0;
-        for (size_t w = 0; w < words; w++) {
-            uint64_t x = c[w];
-            ones += (uint32_t)_mm_popcnt_u64(x);
-            for (unsigned j = 0; j < bits; j++)
-                per_plane[j] += (uint32_t)_mm_popcnt_u64(x & planes[j * words + w]);
+        const uint64_t *c = codes + r * words * code_bits;
+        uint32_t weighted = 0, levels = 0;
+        for (unsigned b = 0; b < code_bits; b++) {
+            uint32_t per_plane[8] = {0}, ones = 0;
+            for (size_t w = 0; w < words; w++) {
+                uint64_t x = c[b * words + w];
+                ones += (uint32_t)_mm_popcnt_u64(x);
+                for (unsigned j = 0; j < query_bits; j++)
+                    per_plane[j] += (uint32_t)_mm_popcnt_u64(x & planes[j * words + w]);
+            }
+            uint32_t plane_sum = 0;
+            for (unsigned j = 0; j < query_bits; j++)
+                plane_sum += per_plane[j] << j;
+            weighted += plane_sum << b;
+            levels += ones << b;
         }
-        uint32_t weighted = 0;
-        for (unsigned j = 0; j < bits; j++)
-            weighted += per_plane[j] << j;
         out[2 * r] = weighted;
-        out[2 * r + 1] = ones;
+        out[2 * r + 1] = levels;
     }
 }
 
-static void rv_bitplane_dot_avx2(const uint64_t *codes, size_t words, size_t count,
-                                 const uint64_t *planes, unsigned bits, uint32_t *out)
+static void rv_bitplane_dot_avx2(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
+                                 const uint64_t *planes, unsigned query_bits, uint32_t *out)
 {
-    /* Specialised bodies for the common shapes let the compiler unroll fully. */
-    if (words == 2 && bits == 8)
-        rv_bitplane_fixed(codes, 2, count, planes, 8, out);
-    else if (words == 2 && bits == 6)
-        rv_bitplane_fixed(codes, 2, count, planes, 6, out);
-    else if (words == 2 && bits == 4)
-        rv_bitplane_fixed(codes, 2, count, planes, 4, out);
-    else if (bits == 8)
-        rv_bitplane_fixed(codes, words, count, planes, 8, out);
+    if (words == 2 && code_bits == 1 && query_bits == 8)
+        rv_bitplane_body(codes, 2, 1, count, planes, 8, out);
+    else if (words == 2 && code_bits == 2 && query_bits == 8)
+        rv_bitplane_body(codes, 2, 2, count, planes, 8, out);
+    else if (code_bits == 1 && query_bits == 8)
+        rv_bitplane_body(codes, words, 1, count, planes, 8, out);
+    else if (query_bits == 8)
+        rv_bitplane_body(codes, words, code_bits, count, planes, 8, out);
     else
-        rv_bitplane_fixed(codes, words, count, planes, bits, out);
+        rv_bitplane_body(codes, words, code_bits, count, planes, query_bits, out);
 }
 
 const rv_kernels rv_kernels_avx2_table = {

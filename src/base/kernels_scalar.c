@@ -71,19 +71,21 @@ static void rv_pack_rows16_scalar(const float *x, size_t ld, size_t rows, size_t
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
-static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, size_t count,
-                                   const uint64_t *planes, unsigned bits, uint32_t *out)
+static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
+                                   const uint64_t *planes, unsigned query_bits, uint32_t *out)
 {
     for (size_t r = 0; r < count; r++) {
-        const uint64_t *c = codes + r * words;
-        uint32_t weighted = 0, ones = 0;
-        for (size_t w = 0; w < words; w++) {
-            ones += (uint32_t)__builtin_popcountll(c[w]);
-            for (unsigned j = 0; j < bits; j++)
-                weighted += (uint32_t)__builtin_popcountll(c[w] & planes[j * words + w]) << j;
-        }
+        const uint64_t *c = codes + r * words * code_bits;
+        uint32_t weighted = 0, levels = 0;
+        for (unsigned b = 0; b < code_bits; b++)
+            for (size_t w = 0; w < words; w++) {
+                uint64_t x = c[b * words + w];
+                levels += (uint32_t)__builtin_popcountll(x) << b;
+                for (unsigned j = 0; j < query_bits; j++)
+                    weighted += (uint32_t)__builtin_popcountll(x & planes[j * words + w]) << (b + j);
+            }
         out[2 * r] = weighted;
-        out[2 * r + 1] = ones;
+        out[2 * r + 1] = levels;
     }
 }
 

@@ -7,10 +7,10 @@
  *   VECS  n x dim x f32 (row-major), for variants that retain originals
  * and for the RaBitQ family:
  *   PARM  32 bytes: u64 seed, u32 rerank_factor, u32 query_bits, u32 nlist asked, u32 nlist,
- *         u32 words per code, u32 reserved (zero)
+ *         u32 words per code plane, u32 bits per coordinate (planes per code)
  *   ROTM  dim x dim f32 (the rotation: stored, so loading never regenerates it)
  *   CENT  nlist x dim f32;  RADI nlist f32
- *   LIST  n x u32 (list of each row);  CODE n x words x u64;  FACT n x 3 f32 (A, K1s, E)
+ *   LIST  n x u32 (list of each row);  CODE n x bits x words u64;  FACT n x 3 f32 (A, K1s, E)
  * Rows are saved in the index's row order; lists are rebuilt from LIST on load, so nothing is
  * re-encoded. Norms and rotated centroids are derived and recomputed.
  *
@@ -61,10 +61,10 @@ rv_status rv_index_save(const rv_index *idx, const char *path)
     rv_status st = RV_OK;
     if (rq) {
         uint32_t fields[6] = {rq->params.rerank_factor, rq->params.query_bits, rq->params.nlist, rq->nlist,
-                              rq->words, 0};
+                              rq->words, rq->bits};
         memcpy(parm, &rq->params.seed, 8);
         memcpy(parm + 8, fields, sizeof fields);
-        codes = rv_alloc((s->n ? s->n : 1) * rq->words * sizeof(uint64_t));
+        codes = rv_alloc((s->n ? s->n : 1) * rq->cwords * sizeof(uint64_t));
         factors = rv_alloc((s->n ? s->n : 1) * 3 * sizeof(float));
         lists = rv_alloc((s->n ? s->n : 1) * sizeof(uint32_t));
         radii = rv_alloc((rq->nlist ? rq->nlist : 1) * sizeof(float));
@@ -80,7 +80,7 @@ rv_status rv_index_save(const rv_index *idx, const char *path)
         sections[count++] = (rv_section){RV_SEC_CENT, rq->centroids, (uint64_t)rq->nlist * dim * sizeof(float)};
         sections[count++] = (rv_section){RV_SEC_RADI, radii, (uint64_t)rq->nlist * sizeof(float)};
         sections[count++] = (rv_section){RV_SEC_LIST, lists, s->n * sizeof(uint32_t)};
-        sections[count++] = (rv_section){RV_SEC_CODE, codes, (uint64_t)s->n * rq->words * sizeof(uint64_t)};
+        sections[count++] = (rv_section){RV_SEC_CODE, codes, (uint64_t)s->n * rq->cwords * sizeof(uint64_t)};
         sections[count++] = (rv_section){RV_SEC_FACT, factors, (uint64_t)s->n * 3 * sizeof(float)};
     }
     st = rv_container_save(path, RV_INDEX_FILE_KIND, RV_INDEX_FILE_VERSION, sections, count);
@@ -173,7 +173,7 @@ rv_status rv_index_load(const char *path, rv_index **out)
     if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes))
         RV_BAD("'%s' claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
 
-    uint32_t nlist = 0, words = (dim + 63) / 64;
+    uint32_t nlist = 0, words = (dim + 63) / 64, bits = 1;
     if (kind == RV_INDEX_FLAT_F32) {
         if ((st = rv_index_new((rv_index_kind)kind, dim, NULL, &idx)) != RV_OK)
             goto fail;
@@ -188,13 +188,14 @@ rv_status rv_index_load(const char *path, rv_index **out)
         p.rerank_factor = fld[0];
         p.query_bits = fld[1];
         p.nlist = fld[2];
+        p.bits = fld[5];
         nlist = fld[3];
         if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK) {
             char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
             snprintf(why, sizeof why, "%s", rv_last_error());
             RV_BAD("'%s' has invalid parameters: %s", path, why);
         }
-        if (fld[4] != words || fld[5] != 0 || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
+        if (fld[4] != words || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
             RV_BAD("'%s' has inconsistent RaBitQ parameters (words %u, nlist %u, n %llu)", path, fld[4], nlist,
                    (unsigned long long)n);
         if ((st = rv_read_new(&r, RV_SEC_ROTM, "ROTM", (uint64_t)dim * dim * sizeof(float), (void **)&rot)) != RV_OK)
@@ -203,6 +204,7 @@ rv_status rv_index_load(const char *path, rv_index **out)
             RV_BAD("'%s' rotation has non-finite values", path);
         if ((st = rv_index_new_ex((rv_index_kind)kind, dim, &p, rot, &idx)) != RV_OK)
             goto fail;
+        bits = p.bits;
     }
 
     rv_store *s = &idx->store;
@@ -230,7 +232,7 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if ((st = rv_read_new(&r, RV_SEC_CENT, "CENT", (uint64_t)nlist * dim * sizeof(float), (void **)&cent)) != RV_OK ||
             (st = rv_read_new(&r, RV_SEC_RADI, "RADI", (uint64_t)nlist * sizeof(float), (void **)&radii)) != RV_OK ||
             (st = rv_read_new(&r, RV_SEC_LIST, "LIST", n * sizeof(uint32_t), (void **)&lists)) != RV_OK ||
-            (st = rv_read_new(&r, RV_SEC_CODE, "CODE", n * words * sizeof(uint64_t), (void **)&codes)) != RV_OK ||
+            (st = rv_read_new(&r, RV_SEC_CODE, "CODE", n * bits * words * sizeof(uint64_t), (void **)&codes)) != RV_OK ||
             (st = rv_read_new(&r, RV_SEC_FACT, "FACT", n * 3 * sizeof(float), (void **)&factors)) != RV_OK)
             goto fail;
         if (!rv_all_finite(cent, (size_t)nlist * dim) || !rv_all_finite(radii, nlist) ||
@@ -243,8 +245,9 @@ rv_status rv_index_load(const char *path, rv_index **out)
         for (size_t i = 0; i < n; i++) {
             if (lists[i] >= nlist)
                 RV_BAD("'%s' row %zu names list %u of %u", path, i, lists[i], nlist);
-            if (codes[i * words + words - 1] & pad_mask)
-                RV_BAD("'%s' row %zu has code bits set beyond dim %u", path, i, dim);
+            for (uint32_t b = 0; b < bits; b++)
+                if (codes[(i * bits + b) * words + words - 1] & pad_mask)
+                    RV_BAD("'%s' row %zu has code bits set beyond dim %u", path, i, dim);
         }
         if (nlist && (st = rv_rabitq_set_lists(idx->rq, nlist, cent)) != RV_OK)
             goto fail;

@@ -57,6 +57,9 @@ rv_status rv_rabitq_check_params(rv_index_kind kind, const rv_index_params *p)
     if (p->query_bits < RV_QUERY_BITS_MIN || p->query_bits > RV_QUERY_BITS_MAX)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "query_bits must be in %u..%u, not %u",
                        RV_QUERY_BITS_MIN, RV_QUERY_BITS_MAX, p->query_bits);
+    if (p->bits < RV_CODE_BITS_MIN || p->bits > RV_CODE_BITS_MAX)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "bits must be in %u..%u, not %u", RV_CODE_BITS_MIN,
+                       RV_CODE_BITS_MAX, p->bits);
     if (p->nlist > RV_NLIST_MAX)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "nlist must be at most %u (0 = automatic), not %u",
                        RV_NLIST_MAX, p->nlist);
@@ -79,6 +82,8 @@ rv_status rv_rabitq_new(rv_index_kind kind, uint32_t dim, const rv_index_params 
     rq->kind = kind;
     rq->dim = dim;
     rq->words = (dim + 63) / 64;
+    rq->bits = p->bits;
+    rq->cwords = p->bits * rq->words;
     rq->params = *p;
     rv_status st = RV_OK;
     if (rotation) {
@@ -246,34 +251,82 @@ static void rv_encoded_free(rv_encoded *e)
     rv_free(e->assign);
 }
 
+#define RV_EXRABITQ_GRID 12u /* scales tried per vector for bits >= 2 */
+
+/* Extended RaBitQ (Gao et al., SIGMOD 2025): the B-bit code whose levels v_i = u_i - (2^B - 1)/2
+ * (a half-integer grid, floor(t r_i) + 1/2 clipped to +-(2^B - 1)/2) best align with r, the
+ * scale t chosen by a grid search maximizing <v, r> / ||v||. Writes u into levels[] and returns
+ * the cosine. For B = 1 the answer is the sign code (every t gives it). */
+static double rv_best_levels(const float *r, size_t d, unsigned bits, double rnorm, uint8_t *levels)
+{
+    const int top = (1 << bits) - 1, half = 1 << (bits - 1);
+    if (bits == 1) {
+        double dot = 0;
+        for (size_t i = 0; i < d; i++) {
+            levels[i] = r[i] > 0;
+            dot += fabs((double)r[i]) * 0.5;
+        }
+        return dot / (sqrt((double)d) * 0.5 * rnorm);
+    }
+    double amax = 0;
+    for (size_t i = 0; i < d; i++)
+        amax = fmax(amax, fabs((double)r[i]));
+    double best = -1, best_t = 1;
+    for (unsigned g = 0; g < RV_EXRABITQ_GRID; g++) {
+        /* the largest coordinate lands between 0.25 and 1.5 of the top level */
+        double t = half / amax * (0.25 + 1.25 * g / (RV_EXRABITQ_GRID - 1));
+        double dot = 0, vv = 0;
+        for (size_t i = 0; i < d; i++) {
+            int u = (int)floor(t * r[i]) + half;
+            u = u < 0 ? 0 : u > top ? top : u;
+            double v = u - top / 2.0;
+            dot += v * r[i];
+            vv += v * v;
+        }
+        double cosine = vv > 0 ? dot / (sqrt(vv) * rnorm) : -1;
+        if (cosine > best) {
+            best = cosine;
+            best_t = t;
+        }
+    }
+    for (size_t i = 0; i < d; i++) {
+        int u = (int)floor(best_t * r[i]) + half;
+        levels[i] = (uint8_t)(u < 0 ? 0 : u > top ? top : u);
+    }
+    return best;
+}
+
 /* Codes and factors of one vector from its residual o and rotated residual r = P o. */
 static void rv_encode_one(const rv_rabitq *rq, const float *o, const float *r, const float *pc,
-                          uint64_t *code, float *add, float *scale, float *err, float *dist)
+                          uint64_t *code, float *add, float *scale, float *err, float *dist, uint8_t *levels)
 {
     const size_t d = rq->dim;
-    double norm2 = 0, rnorm2 = 0, abs_sum = 0, xbar_pc = 0;
-    memset(code, 0, rq->words * sizeof(uint64_t));
+    const double center = ((1 << rq->bits) - 1) / 2.0;
+    double norm2 = 0, rnorm2 = 0;
     for (size_t i = 0; i < d; i++) {
         norm2 += (double)o[i] * o[i];
         rnorm2 += (double)r[i] * r[i];
-        abs_sum += fabs((double)r[i]);
-        if (r[i] > 0) {
-            code[i / 64] |= 1ull << (i % 64);
-            xbar_pc += pc[i];
-        } else {
-            xbar_pc -= pc[i];
-        }
     }
-    double norm = sqrt(norm2), sqrt_d = sqrt((double)d);
+    double norm = sqrt(norm2);
     *dist = (float)norm;
+    memset(code, 0, rq->cwords * sizeof(uint64_t));
     if (rnorm2 == 0) { /* x is its centroid: the estimate is ||q - c||^2, exact */
         *add = *scale = *err = 0;
         return;
     }
-    double ip = abs_sum / (sqrt_d * sqrt(rnorm2)); /* <o_bar, o_hat> in [1/sqrt(D), 1] */
-    double k1 = norm / ip;
-    *add = (float)(norm2 + 2 * k1 * xbar_pc / sqrt_d);
-    *scale = (float)(2 * k1 / sqrt_d);
+    double ip = rv_best_levels(r, d, rq->bits, sqrt(rnorm2), levels); /* <x_bar, o_hat> */
+    double vnorm2 = 0, v_pc = 0;
+    for (size_t i = 0; i < d; i++) {
+        double v = levels[i] - center;
+        vnorm2 += v * v;
+        v_pc += v * pc[i];
+        for (unsigned b = 0; b < rq->bits; b++)
+            if (levels[i] >> b & 1)
+                code[b * rq->words + i / 64] |= 1ull << (i % 64);
+    }
+    double vnorm = sqrt(vnorm2), k1 = norm / ip;
+    *add = (float)(norm2 + 2 * k1 * v_pc / vnorm);
+    *scale = (float)(2 * k1 / vnorm);
     *err = d > 1 ? (float)(2 * norm * sqrt(fmax(0.0, 1 - ip * ip)) / ip * RV_RABITQ_EPSILON0 / sqrt((double)d - 1))
                  : 0.0f;
 }
@@ -284,6 +337,7 @@ typedef struct rv_encode_job {
     const float *resid, *rotated;
     rv_encoded *out;
     size_t base, count;
+    atomic_int failed;
 } rv_encode_job;
 
 static void rv_encode_task(void *ctx, size_t t)
@@ -291,13 +345,19 @@ static void rv_encode_task(void *ctx, size_t t)
     rv_encode_job *job = ctx;
     const rv_rabitq *rq = job->rq;
     size_t first = t * 256, last = rv_min(first + 256, job->count);
+    uint8_t *levels = rv_alloc(rq->dim);
+    if (!levels) {
+        job->failed = 1;
+        return;
+    }
     for (size_t i = first; i < last; i++) {
         size_t g = job->base + i;
         const float *pc = rq->centroids_rot + (size_t)job->out->assign[g] * rq->dim;
         rv_encode_one(rq, job->resid + i * rq->dim, job->rotated + i * rq->dim, pc,
-                      job->out->codes + g * rq->words, &job->out->add[g], &job->out->scale[g],
-                      &job->out->err[g], &job->out->dist[g]);
+                      job->out->codes + g * rq->cwords, &job->out->add[g], &job->out->scale[g],
+                      &job->out->err[g], &job->out->dist[g], levels);
     }
+    rv_free(levels);
 }
 
 static rv_status rv_rabitq_encode(const rv_rabitq *rq, const float *x, size_t n, rv_encoded *e,
@@ -305,7 +365,7 @@ static rv_status rv_rabitq_encode(const rv_rabitq *rq, const float *x, size_t n,
 {
     const size_t d = rq->dim;
     size_t chunk = rv_min(RV_RABITQ_CHUNK, n);
-    e->codes = rv_alloc(n * rq->words * sizeof(uint64_t));
+    e->codes = rv_alloc(n * rq->cwords * sizeof(uint64_t));
     e->add = rv_alloc(n * sizeof(float));
     e->scale = rv_alloc(n * sizeof(float));
     e->err = rv_alloc(n * sizeof(float));
@@ -329,8 +389,12 @@ static rv_status rv_rabitq_encode(const rv_rabitq *rq, const float *x, size_t n,
         }
         if ((st = rv_rotation_apply_batch(&rq->rot, resid, count, rotated)) != RV_OK)
             goto done;
-        rv_encode_job job = {rq, x, resid, rotated, e, base, count};
+        rv_encode_job job = {rq, x, resid, rotated, e, base, count, 0};
         rv_parallel_for((count + 255) / 256, rv_encode_task, &job);
+        if (job.failed) {
+            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory encoding");
+            goto done;
+        }
         if (progress && progress->fn && progress->fn(progress->ctx, base + count, n) != 0) {
             st = rv_fail(RV_ERR_CANCELLED, "cancelled after %zu of %zu vectors", base + count, n);
             goto done;
@@ -378,7 +442,7 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
         counts[e.assign[i]]++;
     for (uint32_t l = 0; l < rq->nlist && st == RV_OK; l++)
         if (counts[l])
-            st = rv_list_reserve(&rq->lists[l], rq->words, rq->lists[l].n + counts[l]);
+            st = rv_list_reserve(&rq->lists[l], rq->cwords, rq->lists[l].n + counts[l]);
     rv_free(counts);
     if (st != RV_OK)
         goto fail;
@@ -389,7 +453,7 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
         uint32_t l = e.assign[i];
         rv_ivf_list *L = &rq->lists[l];
         size_t p = L->n++;
-        memcpy(L->codes + p * rq->words, e.codes + i * rq->words, rq->words * sizeof(uint64_t));
+        memcpy(L->codes + p * rq->cwords, e.codes + i * rq->cwords, rq->cwords * sizeof(uint64_t));
         L->add[p] = e.add[i];
         L->scale[p] = e.scale[i];
         L->err[p] = e.err[i];
@@ -416,7 +480,7 @@ rv_status rv_rabitq_remove(rv_rabitq *rq, rv_store *s, int64_t id)
     rv_ivf_list *L = &rq->lists[rq->row_list[row]];
     size_t p = rq->row_pos[row], last = L->n - 1;
     if (p != last) {
-        memcpy(L->codes + p * rq->words, L->codes + last * rq->words, rq->words * sizeof(uint64_t));
+        memcpy(L->codes + p * rq->cwords, L->codes + last * rq->cwords, rq->cwords * sizeof(uint64_t));
         L->add[p] = L->add[last];
         L->scale[p] = L->scale[last];
         L->err[p] = L->err[last];
@@ -556,8 +620,11 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
         rv_list_heap_down(sc->order, rq->nlist, i);
     float lo, delta, usum;
     rv_quantize_query(sc->y, d, words, bits, sc->planes, &lo, &delta, &usum);
-    const float qerr = (float)(sqrt((double)d) * RV_RABITQ_EPSILON0 / sqrt(12.0)) * delta;
-    const float two_delta = 2.0f * delta, delta_usum = delta * usum, fd = (float)d;
+    /* t = <u, y_q> - c sum(y_q) = lo (levels - c D) + delta (weighted - c U), c = (2^bits - 1)/2.
+     * The query's rounding noise adds at most K1s * c sqrt(D) * eps0 * delta / sqrt(12). */
+    const float center = (float)((1 << rq->bits) - 1) / 2.0f;
+    const float qerr = (float)(center * sqrt((double)d) * RV_RABITQ_EPSILON0 / sqrt(12.0)) * delta;
+    const float lo_cd = lo * center * (float)d, delta_cu = delta * center * usum;
 
     rv_topk cand, ub;
     rv_topk_init(&cand, sc->cand, m);
@@ -573,10 +640,10 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
         const rv_ivf_list *L = &rq->lists[key.list];
         if (L->n == 0)
             continue;
-        K->bitplane_dot(L->codes, words, L->n, sc->planes, bits, sc->scan);
+        K->bitplane_dot(L->codes, words, rq->bits, L->n, sc->planes, bits, sc->scan);
         const float dc = key.dc, sqrt_dc = sqrtf(dc);
         for (size_t e = 0; e < L->n; e++) {
-            float t = two_delta * (float)sc->scan[2 * e] + lo * (2.0f * (float)sc->scan[2 * e + 1] - fd) - delta_usum;
+            float t = lo * (float)sc->scan[2 * e + 1] - lo_cd + delta * (float)sc->scan[2 * e] - delta_cu;
             float est = L->add[e] + dc - L->scale[e] * t;
             float err = L->err[e] * sqrt_dc + L->scale[e] * qerr;
             if (!rerank)
@@ -672,7 +739,7 @@ bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b,
 {
     const rv_index_params *qa = &a->params, *qb = &b->params; /* field by field: the struct has padding */
     if (a->kind != b->kind || a->dim != b->dim || qa->seed != qb->seed || qa->rerank_factor != qb->rerank_factor ||
-        qa->query_bits != qb->query_bits || qa->nlist != qb->nlist || a->nlist != b->nlist || sa->n != sb->n)
+        qa->query_bits != qb->query_bits || qa->nlist != qb->nlist || qa->bits != qb->bits || a->nlist != b->nlist || sa->n != sb->n)
         return false;
     size_t d = a->dim;
     if (memcmp(a->rot.m, b->rot.m, d * d * sizeof(float)) != 0 ||
@@ -687,7 +754,7 @@ bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b,
         uint32_t la = a->row_list[r], lb = b->row_list[rb];
         const rv_ivf_list *La = &a->lists[la], *Lb = &b->lists[lb];
         size_t pa = a->row_pos[r], pb = b->row_pos[rb];
-        if (la != lb || memcmp(La->codes + pa * a->words, Lb->codes + pb * b->words, a->words * 8) != 0 ||
+        if (la != lb || memcmp(La->codes + pa * a->cwords, Lb->codes + pb * b->cwords, a->cwords * 8) != 0 ||
             memcmp(&La->add[pa], &Lb->add[pb], 4) != 0 || memcmp(&La->scale[pa], &Lb->scale[pb], 4) != 0 ||
             memcmp(&La->err[pa], &Lb->err[pb], 4) != 0)
             return false;
@@ -705,7 +772,7 @@ size_t rv_rabitq_bytes(const rv_rabitq *rq)
         for (uint32_t l = 0; l < rq->nlist; l++) {
             size_t cap = rq->lists[l].cap;
             if (cap)
-                bytes += rv_round_up(cap * rq->words * 8, RV_ALIGN) + 3 * rv_round_up(cap * 4, RV_ALIGN) +
+                bytes += rv_round_up(cap * rq->cwords * 8, RV_ALIGN) + 3 * rv_round_up(cap * 4, RV_ALIGN) +
                          rv_round_up(cap * 4, RV_ALIGN);
         }
     }
@@ -721,7 +788,7 @@ rv_status rv_rabitq_export_rows(const rv_rabitq *rq, size_t n, uint64_t *codes, 
         uint32_t l = rq->row_list[r];
         const rv_ivf_list *L = &rq->lists[l];
         size_t p = rq->row_pos[r];
-        memcpy(codes + r * rq->words, L->codes + p * rq->words, rq->words * sizeof(uint64_t));
+        memcpy(codes + r * rq->cwords, L->codes + p * rq->cwords, rq->cwords * sizeof(uint64_t));
         factors[3 * r] = L->add[p];
         factors[3 * r + 1] = L->scale[p];
         factors[3 * r + 2] = L->err[p];
@@ -744,7 +811,7 @@ rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes,
     for (uint32_t l = 0; l < rq->nlist && st == RV_OK; l++) {
         rq->lists[l].radius = radii[l];
         if (counts[l])
-            st = rv_list_reserve(&rq->lists[l], rq->words, counts[l]);
+            st = rv_list_reserve(&rq->lists[l], rq->cwords, counts[l]);
     }
     rv_free(counts);
     if (st != RV_OK)
@@ -752,7 +819,7 @@ rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes,
     for (size_t r = 0; r < n; r++) {
         rv_ivf_list *L = &rq->lists[lists[r]];
         size_t p = L->n++;
-        memcpy(L->codes + p * rq->words, codes + r * rq->words, rq->words * sizeof(uint64_t));
+        memcpy(L->codes + p * rq->cwords, codes + r * rq->cwords, rq->cwords * sizeof(uint64_t));
         L->add[p] = factors[3 * r];
         L->scale[p] = factors[3 * r + 1];
         L->err[p] = factors[3 * r + 2];

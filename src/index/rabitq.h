@@ -21,17 +21,18 @@
 
 typedef struct rv_ivf_list {
     size_t n, cap;
-    uint64_t *codes; /* cap x words: sign bits of the rotated residual */
-    float *add;      /* A  = ||o||^2 + 2 K1 <x_bar, P c> */
-    float *scale;    /* K1s = 2 ||o|| / (<o_bar, o> sqrt(D)) */
-    float *err;      /* E  = 2 ||o|| sqrt(1 - <o_bar,o>^2) / <o_bar,o> * eps0 / sqrt(D - 1) */
+    uint64_t *codes; /* cap x bits x words: the code's bit planes */
+    float *add;      /* A   = ||o||^2 + 2 K1 <x_bar, P c>,   K1 = ||o|| / <x_bar, o_hat> */
+    float *scale;    /* K1s = 2 K1 / ||v||  (v = u - (2^bits - 1)/2, x_bar = v / ||v||) */
+    float *err;      /* E   = 2 ||o|| sqrt(1 - <x_bar,o_hat>^2) / <x_bar,o_hat> * eps0 / sqrt(D - 1) */
     uint32_t *rows;  /* global store row of each entry */
     float radius;    /* max ||x - c|| ever added: an upper bound, also after removals */
 } rv_ivf_list;
 
 typedef struct rv_rabitq {
     rv_index_kind kind;
-    uint32_t dim, words;
+    uint32_t dim, words; /* words: u64 per code plane */
+    uint32_t bits, cwords; /* planes per code; cwords = bits x words */
     rv_index_params params;
     rv_rotation rot;
     uint32_t nlist;       /* 0 until the first vectors train the lists */

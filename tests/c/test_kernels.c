@@ -104,31 +104,35 @@ void test_kernels(void)
 static void test_bitplane_kernels(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
-    uint64_t seed = 99, codes[37 * 12], planes[8 * 12];
+    uint64_t seed = 99, codes[37 * 12 * 3], planes[8 * 12];
     for (size_t i = 0; i < RV_ARRAY_LEN(codes); i++)
         codes[i] = rv_test_rand(&seed);
     for (size_t i = 0; i < RV_ARRAY_LEN(planes); i++)
         planes[i] = rv_test_rand(&seed);
     uint32_t a[2 * 37], b[2 * 37];
     for (size_t words = 1; words <= 12; words++)
-        for (unsigned bits = 1; bits <= 8; bits++) {
-            s->bitplane_dot(codes, words, 37, planes, bits, a);
-            for (size_t r = 0; r < 37; r += 9) { /* against a direct count */
-                uint32_t want = 0, ones = 0;
-                for (size_t w = 0; w < words; w++)
-                    for (int bit = 0; bit < 64; bit++)
-                        if (codes[r * words + w] >> bit & 1) {
-                            ones++;
+        for (unsigned cb = 1; cb <= 3; cb++)
+            for (unsigned bits = 1; bits <= 8; bits++) {
+                s->bitplane_dot(codes, words, cb, 37, planes, bits, a);
+                for (size_t r = 0; r < 37; r += 9) { /* against <u, q> computed level by level */
+                    uint32_t want = 0, levels = 0;
+                    for (size_t w = 0; w < words; w++)
+                        for (int bit = 0; bit < 64; bit++) {
+                            uint32_t u = 0, q = 0;
+                            for (unsigned p = 0; p < cb; p++)
+                                u |= (uint32_t)(codes[(r * cb + p) * words + w] >> bit & 1) << p;
                             for (unsigned j = 0; j < bits; j++)
-                                want += (uint32_t)(planes[j * words + w] >> bit & 1) << j;
+                                q |= (uint32_t)(planes[j * words + w] >> bit & 1) << j;
+                            want += u * q;
+                            levels += u;
                         }
-                CHECK(a[2 * r] == want && a[2 * r + 1] == ones);
+                    CHECK(a[2 * r] == want && a[2 * r + 1] == levels);
+                }
+                if (v) {
+                    v->bitplane_dot(codes, words, cb, 37, planes, bits, b);
+                    CHECK(memcmp(a, b, sizeof a) == 0);
+                }
             }
-            if (v) {
-                v->bitplane_dot(codes, words, 37, planes, bits, b);
-                CHECK(memcmp(a, b, sizeof a) == 0);
-            }
-        }
 }
 
 void test_pack_kernels(void)
