@@ -83,15 +83,19 @@ def main() -> None:
         index = cls.build(data, seed=42, **kw)
         return index, time.perf_counter() - t0
 
-    plus, tb = built(ruvector.RabitqPlusIndex, rerank_factor=20)
-    for rf in (5, 10, 20, 40, 100):
-        rows.append(measure("RabitqPlusIndex", plus, queries, truth, tb, n, rerank_factor=rf))
-    rows.append(measure("RabitqPlusIndex", plus, queries, truth, tb, n, rerank_factor=20, nprobe=8))
+    plus, tb = built(ruvector.RabitqPlusIndex)  # defaults: 4-bit codes, rerank 20
+    for rf in (2, 5, 10, 20):
+        rows.append(measure("RabitqPlusIndex (4-bit)", plus, queries, truth, tb, n, rerank_factor=rf))
+    rows.append(measure("RabitqPlusIndex (4-bit)", plus, queries, truth, tb, n, rerank_factor=5, nprobe=8))
+    plus1, tb = built(ruvector.RabitqPlusIndex, bits=1)
+    for rf in (10, 20, 40):
+        rows.append(measure("RabitqPlusIndex (1-bit)", plus1, queries, truth, tb, n, rerank_factor=rf))
     pure, tb = built(ruvector.RabitqIndex)
-    rows.append(measure("RabitqIndex", pure, queries, truth, tb, n))
-    asym, tb = built(ruvector.RabitqAsymIndex, rerank_factor=5)
-    rows.append(measure("RabitqAsymIndex", asym, queries, truth, tb, n))
-    rows.append(measure("RabitqAsymIndex", asym, queries, truth, tb, n, rerank_factor=10))
+    rows.append(measure("RabitqIndex (1-bit)", pure, queries, truth, tb, n))
+    asym, tb = built(ruvector.RabitqAsymIndex)  # 4-bit codes, no originals
+    rows.append(measure("RabitqAsymIndex (4-bit, codes only)", asym, queries, truth, tb, n))
+    asym_rr, tb = built(ruvector.RabitqAsymIndex, rerank_factor=5)
+    rows.append(measure("RabitqAsymIndex (4-bit, rerank 5)", asym_rr, queries, truth, tb, n))
 
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

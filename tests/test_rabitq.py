@@ -238,8 +238,11 @@ def test_recommend() -> None:
     cls, kw = ruvector.recommend(1_000, 128)
     assert cls is ruvector.FlatF32Index and kw == {}
     cls, kw = ruvector.recommend(1_000_000, 128, recall_target=0.99)
-    assert cls is ruvector.RabitqPlusIndex and kw == {"rerank_factor": 20}
+    assert cls is ruvector.RabitqPlusIndex and kw == {"rerank_factor": 2}
+    assert ruvector.recommend(1_000_000, 128, 0.9999)[0] is ruvector.FlatF32Index
+    assert ruvector.recommend(1_000_000, 128, 0.999)[1] == {"rerank_factor": 5}
     assert ruvector.recommend(1_000_000, 768, 0.3)[0] is ruvector.RabitqIndex
+    assert ruvector.recommend(1_000_000, 768, 0.85)[0] is ruvector.RabitqAsymIndex
     assert ruvector.recommend(1_000_000, 768, 1.0)[0] is ruvector.FlatF32Index
     with pytest.raises(ruvector.ArgumentError):
         ruvector.recommend(10, 0)

@@ -3,16 +3,16 @@
 The table below comes from runs on the CI machine class (2-vCPU Zen 3), upstream's clustered
 data (100 centres in [-2, 2]^d, sigma 0.6), k = 10, one thread; see BENCHMARKS.md:
 
-    index (n = 100k, d = 128)        recall@10   QPS      bytes/vector
-    FlatF32Index                     1.000       ~250     ~570
-    RabitqPlusIndex rerank 10        0.947       ~7,700   ~610
-    RabitqPlusIndex rerank 20        0.993       ~6,500   ~610
-    RabitqPlusIndex rerank 100       1.000       ~4,500   ~610
-    RabitqIndex (codes only)         0.41        ~17,000  ~95
+    index (n = 100k, d = 128)                  recall@10   QPS       bytes/vector
+    FlatF32Index                               1.000       ~280      ~570
+    RabitqPlusIndex (4-bit) rerank 2           0.999       ~10,500   ~660
+    RabitqPlusIndex (4-bit) rerank 5           1.000       ~8,700    ~660
+    RabitqAsymIndex (4-bit codes only)         0.90        ~12,000   ~140
+    RabitqIndex (1-bit codes only)             0.40        ~16,000   ~95
 
 Below ~5k vectors a flat scan costs well under a millisecond and is exact, so it wins.
-Unstructured data (i.i.d. Gaussian) is much harder for every quantizer: at d = 768 rerank 20
-gives ~0.76; raise rerank_factor or use FlatF32Index there.
+Unstructured data (i.i.d. Gaussian) is much harder for every quantizer: raise rerank_factor or
+use FlatF32Index there.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ def recommend(n: int, dim: int, recall_target: float = 0.95) -> tuple[type, dict
         raise ruvector.ArgumentError(f"n must be >= 0 and dim >= 1 integers, got n={n!r}, dim={dim!r}")
     if not 0.0 < recall_target <= 1.0:
         raise ruvector.ArgumentError(f"recall_target must be in (0, 1], got {recall_target!r}")
-    if n <= SMALL_N or recall_target >= 0.999:
+    if n <= SMALL_N or recall_target >= 0.9999:
         return ruvector.FlatF32Index, {}
     if recall_target <= 0.40:
         return ruvector.RabitqIndex, {}
-    rerank = 10 if recall_target <= 0.94 else 20 if recall_target <= 0.99 else 100
+    if recall_target <= 0.90:
+        return ruvector.RabitqAsymIndex, {}
+    rerank = 2 if recall_target <= 0.99 else 5 if recall_target <= 0.999 else 20
     params: dict[str, Any] = {"rerank_factor": rerank}
     return ruvector.RabitqPlusIndex, params
