@@ -281,22 +281,34 @@ static int rv_py_search_params(rv_module_state *st, PyObject *self, PyObject *rf
     return 0;
 }
 
+/* What search and search_batch share: the query (ndim 1) or queries (ndim 2), k, the overrides,
+ * and the per-query result capacity min(k, len) (at least 1) taken from a len() snapshot. */
+static int rv_py_search_args(rv_module_state *st, PyObject *obj, const char *fname, int ndim,
+                             PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, rv_py_matrix *q,
+                             size_t *k, size_t *kcap, rv_search_params *sp)
+{
+    static const char *const one[] = {"query", "k", "rerank_factor", "nprobe", NULL};
+    static const char *const many[] = {"queries", "k", "rerank_factor", "nprobe", NULL};
+    PyObject *a[4];
+    if (rv_py_parse(st, fname, args, nargs, kwnames, ndim == 1 ? one : many, 2, 1, a) < 0 ||
+        rv_py_k_get(st, a[1], k) < 0 || rv_py_search_params(st, obj, a[2], a[3], sp) < 0 ||
+        rv_py_matrix_get(st, a[0], ndim, ndim == 1 ? "query" : "queries", q) < 0)
+        return -1;
+    size_t n = rv_index_len(((rv_py_index *)obj)->idx);
+    *kcap = *k < n ? *k : (n ? n : 1);
+    return 0;
+}
+
 static PyObject *rv_index_search_m(PyObject *obj, PyTypeObject *defcls, PyObject *const *args,
                                    Py_ssize_t nargs, PyObject *kwnames)
 {
     rv_module_state *st = PyType_GetModuleState(defcls);
     rv_py_index *self = (rv_py_index *)obj;
-    static const char *const names[] = {"query", "k", "rerank_factor", "nprobe", NULL};
-    PyObject *a[4];
-    size_t k;
-    rv_search_params sp;
-    if (rv_py_parse(st, "search", args, nargs, kwnames, names, 2, 1, a) < 0 || rv_py_k_get(st, a[1], &k) < 0 ||
-        rv_py_search_params(st, obj, a[2], a[3], &sp) < 0)
-        return NULL;
     rv_py_matrix q;
-    if (rv_py_matrix_get(st, a[0], 1, "query", &q) < 0)
+    size_t k, kcap;
+    rv_search_params sp;
+    if (rv_py_search_args(st, obj, "search", 1, args, nargs, kwnames, &q, &k, &kcap, &sp) < 0)
         return NULL;
-    size_t n = rv_index_len(self->idx), kcap = k < n ? k : (n ? n : 1);
     int64_t ids_stack[RV_STACK_K];
     float scores_stack[RV_STACK_K];
     int64_t *ids = ids_stack;
@@ -339,17 +351,11 @@ static PyObject *rv_index_search_batch_m(PyObject *obj, PyTypeObject *defcls, Py
 {
     rv_module_state *st = PyType_GetModuleState(defcls);
     rv_py_index *self = (rv_py_index *)obj;
-    static const char *const names[] = {"queries", "k", "rerank_factor", "nprobe", NULL};
-    PyObject *a[4];
-    size_t k;
-    rv_search_params sp;
-    if (rv_py_parse(st, "search_batch", args, nargs, kwnames, names, 2, 1, a) < 0 || rv_py_k_get(st, a[1], &k) < 0 ||
-        rv_py_search_params(st, obj, a[2], a[3], &sp) < 0)
-        return NULL;
     rv_py_matrix q;
-    if (rv_py_matrix_get(st, a[0], 2, "queries", &q) < 0)
+    size_t k, kcap;
+    rv_search_params sp;
+    if (rv_py_search_args(st, obj, "search_batch", 2, args, nargs, kwnames, &q, &k, &kcap, &sp) < 0)
         return NULL;
-    size_t n = rv_index_len(self->idx), kcap = k < n ? k : (n ? n : 1);
     npy_intp dims[2] = {q.rows, (npy_intp)kcap};
     PyArrayObject *ids = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_INT64);
     PyArrayObject *scores = (PyArrayObject *)PyArray_SimpleNew(2, dims, NPY_FLOAT32);
