@@ -2,8 +2,9 @@
 
 For each dataset: brute-force ground truth, then for every index a sweep of its speed/accuracy
 knob, reporting recall@1/@10 (k = 10 searches) and recall@100 (k = 100, on 200 queries),
-single-thread QPS and p50/p99 latency (one query per call, one thread everywhere), batch QPS
-on all threads, build time (one thread) and memory per vector. Writes
+single-thread QPS and p50/p99 latency (one query per call on one thread, for every library),
+batch QPS and build time on all threads (every library), and memory per vector (the size of
+the saved index, for every library). Writes
 bench/results/peers-<dataset>.json/.md and a recall-vs-QPS plot bench/peers-<dataset>.png.
 
     bash bench/run.sh peers                               # clustered d=128 and d=768, uniform d=128
@@ -21,7 +22,6 @@ import tempfile
 import time
 from typing import Any, Callable
 
-os.environ.setdefault("RUVECTOR_NUM_THREADS", "1")  # build and single search on one thread
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -93,7 +93,7 @@ def bench_ruvector(r: Runner) -> None:
     flat = ruvector.FlatF32Index.build(xb)
     bt = time.perf_counter() - t
     r.run("ruvector FlatF32Index", "-", lambda q, k: np.array([h.id for h in flat.search(q, k=k)]),
-          lambda qs, k: flat.search_batch(qs, k=k)[0], bt, flat.memory_bytes / n)
+          lambda qs, k: flat.search_batch(qs, k=k)[0], bt, file_bytes(flat.save) / n)
     for cls, kw, knobs in (
         (ruvector.RabitqPlusIndex, {}, (1, 2, 3, 5, 10, 20)),
         (ruvector.RabitqPlusIndex, {"bits": 1}, (10, 20, 40)),
@@ -109,7 +109,7 @@ def bench_ruvector(r: Runner) -> None:
             r.run(name, f"rerank_factor={rf}",
                   lambda q, k, o=over: np.array([h.id for h in idx.search(q, k=k, **o)]),  # type: ignore[misc]
                   lambda qs, k, o=over: idx.search_batch(qs, k=k, **o)[0],  # type: ignore[misc]
-                  bt, idx.memory_bytes / n)
+                  bt, file_bytes(idx.save) / n)
 
 
 def unwrap(faiss: Any, index: Any) -> tuple[Any, Any]:
@@ -156,10 +156,12 @@ def bench_faiss(r: Runner, nlist: int) -> None:
     ]
     for family, factory, knobs in specs:
         index = faiss.index_factory(d, factory)
+        faiss.omp_set_num_threads(r.threads)
         t = time.perf_counter()
         index.train(xb)
         index.add(xb)
         bt = time.perf_counter() - t
+        faiss.omp_set_num_threads(1)
         bpv = file_bytes(lambda p, ix=index: faiss.write_index(ix, p)) / n
         for knob in knobs:
             label = "-"
@@ -183,10 +185,11 @@ def bench_hnswlib(r: Runner) -> None:
     xb, d, n = r.xb, r.xb.shape[1], len(r.xb)
     p = hnswlib.Index(space="l2", dim=d)
     p.init_index(max_elements=n, ef_construction=200, M=16, random_seed=1)
-    p.set_num_threads(1)
+    p.set_num_threads(r.threads)
     t = time.perf_counter()
     p.add_items(xb, np.arange(n))
     bt = time.perf_counter() - t
+    p.set_num_threads(1)
     bpv = file_bytes(lambda path: p.save_index(path)) / n
     for ef in (16, 32, 64, 128, 256):
         p.set_ef(max(ef, 100))  # ef must be >= k for the k = 100 searches
@@ -211,7 +214,7 @@ def bench_usearch(r: Runner) -> None:
     xb, d, n = r.xb, r.xb.shape[1], len(r.xb)
     index = Index(ndim=d, metric="l2sq", dtype="f32", connectivity=16, expansion_add=128)
     t = time.perf_counter()
-    index.add(np.arange(n), xb, threads=1)
+    index.add(np.arange(n), xb, threads=r.threads)
     bt = time.perf_counter() - t
     bpv = file_bytes(lambda path: index.save(path)) / n
     for ef in (16, 32, 64, 128, 256):
@@ -256,12 +259,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--peers", default="ruvector,faiss,hnswlib,usearch")
     args = ap.parse_args()
+    os.environ["RUVECTOR_NUM_THREADS"] = str(args.threads)  # pool for build and batch; single search uses 1
     import ruvector
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     for name in args.datasets.split(","):
-        n = args.n if not name.endswith("768") else min(args.n, 100_000)
+        n = args.n
         xb, xq = dataset(name, n, args.queries)
         truth = ruvector.FlatF32Index.build(xb).search_batch(xq, k=100)[0]  # exact (tested against NumPy)
         print(f"{name}: n={n}, d={xb.shape[1]}, {len(xq)} queries", file=sys.stderr)
@@ -279,7 +283,7 @@ def main() -> None:
         plot(r.rows, f"{name}: n={n:,}, d={xb.shape[1]}, k=10, one thread", HERE / f"peers-{name}.png")
         lines = [f"### {name}: n = {n:,}, d = {xb.shape[1]}, {len(xq)} queries, k = 10\n",
                  "| index | knob | recall@1 | recall@10 | recall@100 | QPS (1 thread) | p50 ms | p99 ms | "
-                 f"batch QPS ({args.threads} threads) | build s (1 thread) | bytes/vector |",
+                 f"batch QPS ({args.threads} threads) | build s ({args.threads} threads) | bytes/vector (saved) |",
                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for x in r.rows:
             lines.append(f"| {x['index']} | {x['knob']} | {x['recall@1']:.3f} | {x['recall@10']:.4f} | "
