@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 from typing import Any
 
 import numpy as np
@@ -287,3 +289,34 @@ def test_multibit_codes_sharpen_the_estimate(acceptance_data: tuple[npt.NDArray[
         ruvector.RabitqIndex.build(data[:100], bits=9)
     with pytest.raises(ruvector.ArgumentError, match="bits must be in 1..8, not 0"):
         ruvector.RabitqPlusIndex(8, bits=0)
+
+
+@pytest.mark.skipif(
+    ruvector.cpu_features()["kernel"] != "avx2" or bool(os.environ.get("RUVECTOR_EXPECT_SANITIZED")),
+    reason="full-size build; runs in the AVX2 pass of scripts/test.sh (scalar/ASan GEMM takes minutes)",
+)
+def test_contract_m1_snippet_full_size(tmp_path: pathlib.Path) -> None:
+    """03-api-surface.md § M1 exactly as written: n = 100k, D = 768, seed 42, rerank 20."""
+    np.random.seed(2024)  # the snippet draws from NumPy's global generator: make the draw fixed
+    vectors = np.random.randn(100_000, 768).astype(np.float32)
+    idx = ruvector.RabitqPlusIndex.build(
+        vectors,
+        seed=42,
+        rerank_factor=20,
+    )
+    query = np.random.randn(768).astype(np.float32)
+    hits = idx.search(query, k=10)
+    assert len(hits) == 10 and all(isinstance(h.id, int) and isinstance(h.score, float) for h in hits)
+    assert len(idx) == 100_000 and idx.dim == 768 and idx.memory_bytes > 100_000 * 768 * 4
+    idx.save(str(tmp_path / "index.rbpx"))
+    idx2 = ruvector.RabitqPlusIndex.load(str(tmp_path / "index.rbpx"))
+    assert idx2 == idx
+    idx.add(id=100_001, vector=np.random.randn(768).astype(np.float32))
+    assert len(idx) == 100_001 and idx != idx2
+    # Scores are exact distances, and the hits match a brute force on this (hard, unstructured) data
+    # for most of the top 10.
+    d = ((vectors - query) ** 2).sum(axis=1)
+    np.testing.assert_allclose([h.score for h in hits], d[[h.id for h in hits]], rtol=1e-4)
+    overlap = len({h.id for h in hits} & set(np.argsort(d)[:10].tolist()))
+    print("top-10 overlap with brute force:", overlap)
+    assert overlap >= 7
