@@ -333,7 +333,6 @@ static void rv_encode_one(const rv_rabitq *rq, const float *o, const float *r, c
 
 typedef struct rv_encode_job {
     const rv_rabitq *rq;
-    const float *x;
     const float *resid, *rotated;
     rv_encoded *out;
     size_t base, count;
@@ -389,7 +388,7 @@ static rv_status rv_rabitq_encode(const rv_rabitq *rq, const float *x, size_t n,
         }
         if ((st = rv_rotation_apply_batch(&rq->rot, resid, count, rotated)) != RV_OK)
             goto done;
-        rv_encode_job job = {rq, x, resid, rotated, e, base, count, 0};
+        rv_encode_job job = {rq, resid, rotated, e, base, count, 0};
         rv_parallel_for((count + 255) / 256, rv_encode_task, &job);
         if (job.failed) {
             st = rv_fail(RV_ERR_NO_MEMORY, "out of memory encoding");
@@ -411,17 +410,15 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
 {
     if (n == 0)
         return RV_OK;
-    size_t row, col;
-    if (!rv_rows_finite(x, n, rq->dim, &row, &col))
-        return rv_fail(RV_ERR_INVALID_ARGUMENT, "vector at row %zu has a non-finite value (%g) at column %zu",
-                       row, (double)x[row * rq->dim + col], col);
+    rv_status st = rv_check_rows_finite(x, n, rq->dim); /* before encoding; the store trusts it */
+    if (st != RV_OK)
+        return st;
     if (n > UINT32_MAX - 1 - s->n)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "a RaBitQ index holds at most %u vectors", UINT32_MAX - 1);
     for (size_t i = 0; i < n; i++) /* fail fast, before encoding; the store re-checks within the batch */
         if (rv_idmap_get(&s->map, ids[i], NULL))
             return rv_fail(RV_ERR_DUPLICATE_ID, "id %lld is already in the index", (long long)ids[i]);
     bool trained_here = false;
-    rv_status st = RV_OK;
     if (rq->nlist == 0) {
         if ((st = rv_rabitq_train(rq, x, n, progress)) != RV_OK)
             return st;
@@ -447,7 +444,7 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
     if (st != RV_OK)
         goto fail;
     size_t base = s->n;
-    if ((st = rv_store_append(s, ids, x, n, NULL)) != RV_OK)
+    if ((st = rv_store_append_finite(s, ids, x, n, NULL)) != RV_OK)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         uint32_t l = e.assign[i];

@@ -104,15 +104,27 @@ static void rv_store_unmap_batch(rv_store *s, const int64_t *ids, size_t count)
         rv_idmap_erase(&s->map, ids[i]);
 }
 
+rv_status rv_check_rows_finite(const float *v, size_t n, uint32_t dim)
+{
+    size_t row, col;
+    if (!rv_rows_finite(v, n, dim, &row, &col))
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "vector at row %zu has a non-finite value (%g) at column %zu",
+                       row, (double)v[row * dim + col], col);
+    return RV_OK;
+}
+
 rv_status rv_store_append(rv_store *s, const int64_t *ids, const float *vectors, size_t n,
                           const rv_progress *progress)
 {
+    rv_status st = rv_check_rows_finite(vectors, n, s->dim);
+    return st != RV_OK ? st : rv_store_append_finite(s, ids, vectors, n, progress);
+}
+
+rv_status rv_store_append_finite(rv_store *s, const int64_t *ids, const float *vectors, size_t n,
+                                 const rv_progress *progress)
+{
     if (n == 0)
         return RV_OK;
-    size_t row, col;
-    if (!rv_rows_finite(vectors, n, s->dim, &row, &col))
-        return rv_fail(RV_ERR_INVALID_ARGUMENT, "vector at row %zu has a non-finite value (%g) at column %zu",
-                       row, (double)vectors[row * s->dim + col], col);
     size_t total;
     if (__builtin_add_overflow(s->n, n, &total))
         return rv_fail(RV_ERR_NO_MEMORY, "too many rows");

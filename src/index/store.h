@@ -34,6 +34,11 @@ rv_status rv_store_reserve(rv_store *s, size_t total);
  * All or nothing. Errors: INVALID_ARGUMENT, DUPLICATE_ID, NO_MEMORY, CANCELLED. */
 rv_status rv_store_append(rv_store *s, const int64_t *ids, const float *vectors, size_t n,
                           const rv_progress *progress);
+/* rv_store_append for vectors the caller has already checked with rv_check_rows_finite. */
+rv_status rv_store_append_finite(rv_store *s, const int64_t *ids, const float *vectors, size_t n,
+                                 const rv_progress *progress);
+/* INVALID_ARGUMENT naming the first non-finite row and column of n rows of dim floats, or OK. */
+rv_status rv_check_rows_finite(const float *v, size_t n, uint32_t dim);
 /* Swap-removes id. Errors: UNKNOWN_ID. */
 rv_status rv_store_remove(rv_store *s, int64_t id);
 /* Recomputes norms[first .. first+count). */
