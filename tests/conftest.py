@@ -9,6 +9,15 @@ import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, settings
 
+import ruvector
+
+# Tests that build 100k x 768 indexes run in the AVX2 pass of scripts/test.sh only: the portable
+# scalar GEMM and AddressSanitizer make such a build take minutes.
+full_size_only = pytest.mark.skipif(
+    ruvector.cpu_features()["kernel"] != "avx2" or bool(os.environ.get("RUVECTOR_EXPECT_SANITIZED")),
+    reason="full-size build; runs in the AVX2 pass of scripts/test.sh",
+)
+
 settings.register_profile("default", max_examples=60, deadline=None)
 settings.register_profile(
     "sanitizer", max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]

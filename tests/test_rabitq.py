@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 import ruvector
-from conftest import clustered
+from conftest import clustered, full_size_only
 
 RABITQ = [ruvector.RabitqIndex, ruvector.RabitqPlusIndex, ruvector.RabitqAsymIndex]
 
@@ -291,10 +290,7 @@ def test_multibit_codes_sharpen_the_estimate(acceptance_data: tuple[npt.NDArray[
         ruvector.RabitqPlusIndex(8, bits=0)
 
 
-@pytest.mark.skipif(
-    ruvector.cpu_features()["kernel"] != "avx2" or bool(os.environ.get("RUVECTOR_EXPECT_SANITIZED")),
-    reason="full-size build; runs in the AVX2 pass of scripts/test.sh (scalar/ASan GEMM takes minutes)",
-)
+@full_size_only
 def test_contract_m1_snippet_full_size(tmp_path: pathlib.Path) -> None:
     """03-api-surface.md § M1 exactly as written: n = 100k, D = 768, seed 42, rerank 20."""
     np.random.seed(2024)  # the snippet draws from NumPy's global generator: make the draw fixed

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import re
 
 import pytest
 
-import ruvector
+from conftest import full_size_only
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.mark.skipif(
-    ruvector.cpu_features()["kernel"] != "avx2" or bool(os.environ.get("RUVECTOR_EXPECT_SANITIZED")),
-    reason="builds 100k x 768 indexes; runs in the AVX2 pass of scripts/test.sh",
-)
+@full_size_only
 def test_readme_python_blocks_run(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert len(blocks) >= 2
