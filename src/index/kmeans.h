@@ -10,7 +10,7 @@
 #include "ruvector/base.h"
 
 #define RV_KMEANS_ITERATIONS 6u
-#define RV_KMEANS_POINTS_PER_LIST 256u
+#define RV_KMEANS_POINTS_PER_LIST 128u
 
 /* Trains nlist centroids (nlist x dim, row-major, caller-allocated) on n vectors. Deterministic
  * for (x, n, dim, nlist, seed) whatever the thread count. nlist <= n. progress (may be NULL) is

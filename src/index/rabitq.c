@@ -256,7 +256,13 @@ static void rv_encoded_free(rv_encoded *e)
 /* Extended RaBitQ (Gao et al., SIGMOD 2025): the B-bit code whose levels v_i = u_i - (2^B - 1)/2
  * (a half-integer grid, floor(t r_i) + 1/2 clipped to +-(2^B - 1)/2) best align with r, the
  * scale t chosen by a grid search maximizing <v, r> / ||v||. Writes u into levels[] and returns
- * the cosine. For B = 1 the answer is the sign code (every t gives it). */
+ * the cosine (in double, for the chosen t). For B = 1 the answer is the sign code (every t
+ * gives it).
+ *
+ * The search runs the grid points side by side in the inner loop: one float accumulator per
+ * grid point, so the compiler vectorizes across grid points without reassociating any sum —
+ * the result is the same bit for bit whether or not it does. Levels come from a clamp and a
+ * truncation (no libm floor(), which baseline x86-64 cannot inline). */
 static double rv_best_levels(const float *r, size_t d, unsigned bits, double rnorm, uint8_t *levels)
 {
     const int top = (1 << bits) - 1, half = 1 << (bits - 1);
@@ -268,32 +274,45 @@ static double rv_best_levels(const float *r, size_t d, unsigned bits, double rno
         }
         return dot / (sqrt((double)d) * 0.5 * rnorm);
     }
-    double amax = 0;
+    float amax = 0;
     for (size_t i = 0; i < d; i++)
-        amax = fmax(amax, fabs((double)r[i]));
-    double best = -1, best_t = 1;
-    for (unsigned g = 0; g < RV_EXRABITQ_GRID; g++) {
-        /* the largest coordinate lands between 0.25 and 1.5 of the top level */
-        double t = half / amax * (0.25 + 1.25 * g / (RV_EXRABITQ_GRID - 1));
-        double dot = 0, vv = 0;
-        for (size_t i = 0; i < d; i++) {
-            int u = (int)floor(t * r[i]) + half;
-            u = u < 0 ? 0 : u > top ? top : u;
-            double v = u - top / 2.0;
-            dot += v * r[i];
-            vv += v * v;
+        amax = fmaxf(amax, fabsf(r[i]));
+    const float fhalf = (float)half, ftop = (float)top, center = (float)(top / 2.0);
+    float ts[RV_EXRABITQ_GRID], dot[RV_EXRABITQ_GRID] = {0}, vv[RV_EXRABITQ_GRID] = {0};
+    for (unsigned g = 0; g < RV_EXRABITQ_GRID; g++) /* the largest coordinate lands in [0.25, 1.5] x top level */
+        ts[g] = (float)(half / (double)amax * (0.25 + 1.25 * g / (RV_EXRABITQ_GRID - 1)));
+    for (size_t i = 0; i < d; i++) {
+        const float ri = r[i];
+        for (unsigned g = 0; g < RV_EXRABITQ_GRID; g++) {
+            float z = ts[g] * ri + fhalf;
+            z = z > 0.0f ? z : 0.0f;
+            z = z < ftop ? z : ftop;
+            float v = (float)(int)z - center;
+            dot[g] += v * ri;
+            vv[g] += v * v;
         }
-        double cosine = vv > 0 ? dot / (sqrt(vv) * rnorm) : -1;
+    }
+    unsigned best_g = 0;
+    float best = -2;
+    for (unsigned g = 0; g < RV_EXRABITQ_GRID; g++) {
+        float cosine = vv[g] > 0 ? dot[g] / sqrtf(vv[g]) : -1;
         if (cosine > best) {
             best = cosine;
-            best_t = t;
+            best_g = g;
         }
     }
+    double dotd = 0, vvd = 0;
     for (size_t i = 0; i < d; i++) {
-        int u = (int)floor(best_t * r[i]) + half;
-        levels[i] = (uint8_t)(u < 0 ? 0 : u > top ? top : u);
+        float z = ts[best_g] * r[i] + fhalf;
+        z = z > 0.0f ? z : 0.0f;
+        z = z < ftop ? z : ftop;
+        int u = (int)z;
+        levels[i] = (uint8_t)u;
+        double v = u - top / 2.0;
+        dotd += v * r[i];
+        vvd += v * v;
     }
-    return best;
+    return vvd > 0 ? dotd / (sqrt(vvd) * rnorm) : 0;
 }
 
 /* Codes and factors of one vector from its residual o and rotated residual r = P o. */
