@@ -75,6 +75,13 @@ rv_index_params rv_index_params_of(const rv_index *idx);
 /* Frees the index and everything it owns. NULL is a no-op. */
 void rv_index_destroy(rv_index *idx);
 
+/* Reference counting: rv_index_retain adds a holder; rv_index_destroy drops one and frees the
+ * index with the last. rv_index_freeze makes add/remove fail with BUSY from then on (for indexes
+ * shared by a cache); it cannot be undone. Never fail. */
+void rv_index_retain(rv_index *idx);
+void rv_index_freeze(rv_index *idx);
+bool rv_index_frozen(const rv_index *idx);
+
 /* Builds an index from n row-major vectors of dimension dim; params NULL = defaults. ids may
  * be NULL (ids 0..n-1). The result depends only on (kind, params, vectors, ids), never on the
  * thread count. Errors: INVALID_ARGUMENT (dim or a parameter out of range, non-finite value:

@@ -1,7 +1,9 @@
-/* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lpthread -lxxhash). */
+/* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lpthread -lxxhash
+ * -lcrypto -ljansson). */
 #ifndef RUVECTOR_RUVECTOR_H
 #define RUVECTOR_RUVECTOR_H
 #include "ruvector/status.h"
 #include "ruvector/base.h"
 #include "ruvector/index.h"
+#include "ruvector/lake.h"
 #endif

@@ -27,7 +27,11 @@ typedef enum rv_status {
     RV_ERR_IO = 10,               /* open/read/write/fsync/rename failed (errno in the message) */
     RV_ERR_FORMAT = 11,           /* a file is truncated, corrupt, or not ours */
     RV_ERR_CANCELLED = 12,        /* a progress callback asked to stop */
-    RV_ERR_INTERNAL = 13          /* a broken invariant: a bug, please report it */
+    RV_ERR_INTERNAL = 13,         /* a broken invariant: a bug, please report it */
+    RV_ERR_LAKE = 14,             /* RuLake: unknown/ambiguous backend or collection, bad bundle */
+    RV_ERR_BACKEND = 15,          /* a backend failed or returned bad data (message names it) */
+    RV_ERR_CACHE_MISS = 16,       /* pull_on_miss is off and the cache cannot serve the key */
+    RV_ERR_WITNESS = 17           /* a bundle's witness does not verify or does not match */
 } rv_status;
 
 /* Stable name of a status ("RV_ERR_FORMAT"); never NULL. */

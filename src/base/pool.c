@@ -20,6 +20,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "base/internal.h"
@@ -34,6 +35,7 @@ typedef struct rv_job {
     size_t ntasks;
     atomic_size_t next;
     unsigned inside; /* workers running tasks of this job; guarded by the pool mutex */
+    bool detached;   /* rv_pool_submit: heap-allocated, freed by the last worker leaving it */
     struct rv_job *link;
 } rv_job;
 
@@ -43,8 +45,9 @@ static struct {
     pthread_cond_t left;  /* a worker left a job */
     rv_job *head, *tail;
     unsigned size;        /* threads including the caller; 0 = not started */
+    unsigned async_extra; /* 1 if a worker was added only so rv_pool_submit has one */
 } rv_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-             NULL, NULL, 0};
+             NULL, NULL, 0, 0};
 
 static _Thread_local int rv_in_task;
 
@@ -110,6 +113,8 @@ static void *rv_worker_main(void *arg)
         pthread_mutex_lock(&rv_pool.mu);
         job->inside--;
         rv_job_unlink_locked(job);
+        if (job->detached && job->inside == 0)
+            rv_free(job); /* exhausted and unlinked: no one else can reach it */
         pthread_cond_broadcast(&rv_pool.left);
     }
     return NULL;
@@ -122,19 +127,36 @@ static void rv_pool_after_fork_child(void)
     pthread_cond_init(&rv_pool.left, NULL);
     rv_pool.head = rv_pool.tail = NULL;
     rv_pool.size = 0;
+    rv_pool.async_extra = 0;
 }
 
 /* Starts the workers once; returns the pool size. Called with the mutex held. */
-static unsigned rv_pool_start_locked(void)
+static unsigned rv_pool_start_locked(unsigned min_size)
 {
     static int atfork_registered;
-    if (rv_pool.size)
+    if (rv_pool.size) {
+        if (rv_pool.size < min_size) { /* a submit on a 1-thread pool: add the one worker */
+            pthread_t th;
+            pthread_attr_t attr;
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            if (pthread_create(&th, &attr, rv_worker_main, NULL) == 0) {
+                rv_pool.size++;
+                rv_pool.async_extra = 1;
+            }
+            pthread_attr_destroy(&attr);
+        }
         return rv_pool.size;
+    }
     if (!atfork_registered) {
         pthread_atfork(NULL, NULL, rv_pool_after_fork_child);
         atfork_registered = 1;
     }
-    unsigned want = rv_pool_wanted_size();
+    unsigned want = rv_pool_wanted_size(), extra = 0;
+    if (want < min_size) {
+        extra = min_size - want;
+        want = min_size;
+    }
     unsigned started = 1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -147,13 +169,14 @@ static unsigned rv_pool_start_locked(void)
     }
     pthread_attr_destroy(&attr);
     rv_pool.size = started;
+    rv_pool.async_extra = started > extra ? extra : 0;
     return started;
 }
 
 unsigned rv_pool_size(void)
 {
     pthread_mutex_lock(&rv_pool.mu);
-    unsigned size = rv_pool.size ? rv_pool.size : rv_pool_wanted_size();
+    unsigned size = rv_pool.size ? rv_pool.size - rv_pool.async_extra : rv_pool_wanted_size();
     pthread_mutex_unlock(&rv_pool.mu);
     return size;
 }
@@ -171,7 +194,7 @@ void rv_parallel_for(size_t ntasks, rv_task_fn fn, void *ctx)
     atomic_init(&job.next, 0);
 
     pthread_mutex_lock(&rv_pool.mu);
-    if (rv_pool_start_locked() > 1) {
+    if (rv_pool_start_locked(1) - rv_pool.async_extra > 1) {
         if (rv_pool.tail)
             rv_pool.tail->link = &job;
         else
@@ -190,4 +213,30 @@ void rv_parallel_for(size_t ntasks, rv_task_fn fn, void *ctx)
     while (job.inside > 0)
         pthread_cond_wait(&rv_pool.left, &rv_pool.mu);
     pthread_mutex_unlock(&rv_pool.mu);
+}
+
+int rv_pool_submit(rv_task_fn fn, void *ctx)
+{
+    rv_job *job = rv_calloc(1, sizeof *job);
+    if (!job)
+        return -1;
+    job->fn = fn;
+    job->ctx = ctx;
+    job->ntasks = 1;
+    job->detached = true;
+    atomic_init(&job->next, 0);
+    pthread_mutex_lock(&rv_pool.mu);
+    if (rv_pool_start_locked(2) < 2) {
+        pthread_mutex_unlock(&rv_pool.mu);
+        rv_free(job);
+        return -1;
+    }
+    if (rv_pool.tail)
+        rv_pool.tail->link = job;
+    else
+        rv_pool.head = job;
+    rv_pool.tail = job;
+    pthread_cond_broadcast(&rv_pool.work);
+    pthread_mutex_unlock(&rv_pool.mu);
+    return 0;
 }

@@ -38,6 +38,10 @@ const char *rv_status_name(rv_status status)
     case RV_ERR_CHANGED: return "RV_ERR_CHANGED";
     case RV_ERR_NO_MEMORY: return "RV_ERR_NO_MEMORY";
     case RV_ERR_IO: return "RV_ERR_IO";
+    case RV_ERR_LAKE: return "RV_ERR_LAKE";
+    case RV_ERR_BACKEND: return "RV_ERR_BACKEND";
+    case RV_ERR_CACHE_MISS: return "RV_ERR_CACHE_MISS";
+    case RV_ERR_WITNESS: return "RV_ERR_WITNESS";
     case RV_ERR_FORMAT: return "RV_ERR_FORMAT";
     case RV_ERR_CANCELLED: return "RV_ERR_CANCELLED";
     case RV_ERR_INTERNAL: return "RV_ERR_INTERNAL";

@@ -64,6 +64,8 @@ rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_param
     atomic_init(&idx->len, 0);
     atomic_init(&idx->generation, 0);
     atomic_init(&idx->pins, 0);
+    atomic_init(&idx->refs, 1);
+    atomic_init(&idx->frozen, false);
     rv_store_init(&idx->store, dim, kind == RV_INDEX_FLAT_F32 || rv_rabitq_retains(kind, &p));
     *out = idx;
     return RV_OK;
@@ -77,9 +79,15 @@ rv_status rv_index_create(rv_index_kind kind, uint32_t dim, const rv_index_param
 
 rv_index_params rv_index_params_of(const rv_index *idx) { return idx->params; }
 
+void rv_index_retain(rv_index *idx) { atomic_fetch_add(&idx->refs, 1); }
+
+void rv_index_freeze(rv_index *idx) { atomic_store(&idx->frozen, true); }
+
+bool rv_index_frozen(const rv_index *idx) { return atomic_load(&idx->frozen); }
+
 void rv_index_destroy(rv_index *idx)
 {
-    if (!idx)
+    if (!idx || atomic_fetch_sub(&idx->refs, 1) != 1)
         return;
     rv_rabitq_free(idx->rq);
     rv_store_free(&idx->store);
@@ -140,6 +148,9 @@ rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params
 
 static rv_status rv_check_unpinned(const rv_index *idx)
 {
+    if (atomic_load(&idx->frozen))
+        return rv_fail(RV_ERR_BUSY, "the index is read-only (it is a RuLake cache entry shared with "
+                       "the lake's searches); build your own index to modify it");
     size_t pins = atomic_load(&idx->pins);
     if (pins)
         return rv_fail(RV_ERR_BUSY, "the index's vectors are exported (%zu live views, e.g. from "

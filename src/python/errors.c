@@ -109,6 +109,10 @@ PyObject *rv_py_raise(rv_module_state *st, rv_status status)
     case RV_ERR_IO:
     case RV_ERR_FORMAT: exc = st->PersistError; break;
     case RV_ERR_CANCELLED: exc = st->RuVectorError; break;
+    case RV_ERR_LAKE: exc = st->LakeError; break;
+    case RV_ERR_BACKEND: exc = st->BackendError; break;
+    case RV_ERR_CACHE_MISS: exc = st->CacheMissError; break;
+    case RV_ERR_WITNESS: exc = st->WitnessMismatch; break;
     default: exc = st->RuVectorError; break;
     }
     PyErr_Format(exc, "%s", *msg ? msg : rv_status_name(status));

@@ -40,5 +40,6 @@ void test_structs(void);
 void test_pool(void);
 void test_index(void);
 void test_persist(void);
+void test_lake(void);
 
 #endif

@@ -26,7 +26,7 @@ static const struct {
     void (*fn)(void);
 } groups[] = {
     {"kernels", test_kernels}, {"structs", test_structs}, {"pool", test_pool},
-    {"index", test_index},     {"persist", test_persist},
+    {"index", test_index},     {"persist", test_persist}, {"lake", test_lake},
 };
 
 int main(int argc, char **argv)

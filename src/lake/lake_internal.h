@@ -1,0 +1,62 @@
+/*
+ * lake/lake_internal.h — what the RuLake files share.
+ */
+#ifndef RV_LAKE_INTERNAL_H
+#define RV_LAKE_INTERNAL_H
+
+#include "base/internal.h"
+#include "ruvector/lake.h"
+
+#define RV_BUNDLE_FILE "table.rulake.json"
+#define RV_ENTRY_INDEX_FILE "index.rvx"
+#define RV_BUNDLE_MAX_BYTES 65536u
+#define RV_BUNDLE_MAX_FIELD 4096u
+
+/* Lowercase hex of n bytes into out (2n + 1 chars). */
+void rv_hex(const unsigned char *bytes, size_t n, char *out);
+/* Hex SHA-256 of a whole file. Errors: IO, INTERNAL. */
+rv_status rv_sha256_file(const char *path, char out[65]);
+/* rv_alloc'ed copy of s (NULL in, NULL out; *failed set on allocation failure). */
+char *rv_strdup(const char *s);
+/* "dir/name" rv_alloc'ed, or NULL. */
+char *rv_path_join(const char *dir, const char *name);
+/* mkdir -p. Errors: IO. */
+rv_status rv_mkdirs(const char *dir);
+/* Checks a pulled batch: dims and counts within upstream's caps, every value finite. Errors:
+ * BACKEND naming the backend and collection. */
+rv_status rv_pulled_check(const rv_pulled *p, const char *backend, const char *collection);
+
+/* Backend calls with validation (backend.c): ident must carry a data_ref; pulls are checked
+ * with rv_pulled_check. */
+rv_status rv_backend_ident(rv_backend *b, const char *collection, rv_ident *out);
+rv_status rv_backend_pull(rv_backend *b, const char *collection, rv_pulled *out);
+rv_status rv_backend_holds(rv_backend *b, const char *collection, bool *out);
+/* A fresh random 64-bit value (getrandom; falls back to time and address bits). */
+uint64_t rv_random_u64(void);
+
+/* A string -> pointer hash map (chained, power-of-two buckets, XXH3). Keys are copied. */
+typedef struct rv_strmap_node {
+    struct rv_strmap_node *next;
+    uint64_t hash;
+    size_t key_len;
+    void *value;
+    char key[];
+} rv_strmap_node;
+
+typedef struct rv_strmap {
+    rv_strmap_node **buckets;
+    size_t nbuckets, count;
+} rv_strmap;
+
+void rv_strmap_free(rv_strmap *m);
+/* The value for key (key_len bytes, may contain NULs), or NULL. */
+void *rv_strmap_get(const rv_strmap *m, const char *key, size_t key_len);
+/* Inserts or replaces. Errors: NO_MEMORY. */
+rv_status rv_strmap_put(rv_strmap *m, const char *key, size_t key_len, void *value);
+/* Removes key; returns its value or NULL. */
+void *rv_strmap_del(rv_strmap *m, const char *key, size_t key_len);
+/* Calls fn for every entry (no mutation during the walk). */
+void rv_strmap_each(const rv_strmap *m, void (*fn)(void *ctx, const char *key, size_t key_len, void *value),
+                    void *ctx);
+
+#endif

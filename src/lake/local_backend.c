@@ -1,0 +1,230 @@
+/*
+ * local_backend.c — LocalBackend: collections in memory behind a readers/writer lock.
+ *
+ * Identity: data_ref "local://{name}/{collection}"; generation = a random 32-bit tag of this
+ * backend instance in the high half and a per-backend write counter in the low half, so every
+ * write gives a new witness and two processes' in-memory collections never share one (their
+ * contents may differ under the same counter).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "lake/table.h"
+
+typedef struct rv_local {
+    pthread_rwlock_t lock;
+    rv_strmap tables; /* collection -> rv_table* */
+    uint64_t tag, counter;
+    char *name;
+} rv_local;
+
+uint64_t rv_random_u64(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v)
+        return v;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&v;
+}
+
+static void rv_local_free_table(void *ctx, const char *key, size_t len, void *value)
+{
+    (void)ctx, (void)key, (void)len;
+    rv_table_free(value);
+    rv_free(value);
+}
+
+static void rv_local_destroy(void *self)
+{
+    rv_local *l = self;
+    rv_strmap_each(&l->tables, rv_local_free_table, NULL);
+    rv_strmap_free(&l->tables);
+    pthread_rwlock_destroy(&l->lock);
+    rv_free(l->name);
+    rv_free(l);
+}
+
+static rv_table *rv_local_find(rv_local *l, const char *collection)
+{
+    return rv_strmap_get(&l->tables, collection, strlen(collection));
+}
+
+static rv_status rv_local_unknown(rv_local *l, const char *collection)
+{
+    return rv_fail(RV_ERR_LAKE, "backend '%s' has no collection '%s'", l->name, collection);
+}
+
+static rv_status rv_local_ident(void *self, const char *collection, rv_ident *out)
+{
+    rv_local *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    rv_table *t = rv_local_find(l, collection);
+    rv_status st = RV_OK;
+    if (!t) {
+        st = rv_local_unknown(l, collection);
+    } else {
+        size_t len = strlen(l->name) + strlen(collection) + 16;
+        out->data_ref = rv_alloc(len);
+        if (!out->data_ref)
+            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+        else
+            snprintf(out->data_ref, len, "local://%s/%s", l->name, collection);
+        out->dim = t->dim;
+        out->num = t->generation;
+    }
+    pthread_rwlock_unlock(&l->lock);
+    return st;
+}
+
+static rv_status rv_local_pull(void *self, const char *collection, rv_pulled *out)
+{
+    rv_local *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    rv_table *t = rv_local_find(l, collection);
+    rv_status st = t ? rv_table_copy_out(t, out) : rv_local_unknown(l, collection);
+    pthread_rwlock_unlock(&l->lock);
+    return st;
+}
+
+static rv_status rv_local_holds(void *self, const char *collection, bool *out)
+{
+    rv_local *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    *out = rv_local_find(l, collection) != NULL;
+    pthread_rwlock_unlock(&l->lock);
+    return RV_OK;
+}
+
+typedef struct rv_names_ctx {
+    char **names;
+    size_t count;
+    bool failed;
+} rv_names_ctx;
+
+static void rv_local_collect(void *ctx, const char *key, size_t len, void *value)
+{
+    (void)len, (void)value;
+    rv_names_ctx *c = ctx;
+    char *copy = rv_strdup(key);
+    if (!copy)
+        c->failed = true;
+    else
+        c->names[c->count++] = copy;
+}
+
+static rv_status rv_local_list(void *self, char ***names, size_t *count)
+{
+    rv_local *l = self;
+    pthread_rwlock_rdlock(&l->lock);
+    rv_names_ctx c = {rv_calloc(l->tables.count + 1, sizeof(char *)), 0, false};
+    if (c.names)
+        rv_strmap_each(&l->tables, rv_local_collect, &c);
+    pthread_rwlock_unlock(&l->lock);
+    if (!c.names || c.failed) {
+        rv_lake_free_names(c.names, c.count);
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory listing collections");
+    }
+    *names = c.names;
+    *count = c.count;
+    return RV_OK;
+}
+
+static const rv_backend_ops rv_local_ops = {rv_local_ident, rv_local_pull, rv_local_holds, rv_local_list,
+                                            rv_local_destroy};
+
+rv_status rv_local_backend_new(const char *name, rv_backend **out)
+{
+    rv_local *l = rv_calloc(1, sizeof *l);
+    if (!l)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    if (pthread_rwlock_init(&l->lock, NULL) != 0) {
+        rv_free(l);
+        return rv_fail(RV_ERR_NO_MEMORY, "cannot create a lock");
+    }
+    l->tag = rv_random_u64() << 32;
+    l->name = rv_strdup(name ? name : "");
+    return rv_backend_new(name, &rv_local_ops, l, out);
+}
+
+static rv_status rv_local_of(rv_backend *b, const char *collection, rv_local **out)
+{
+    *out = rv_backend_impl(b, &rv_local_ops);
+    if (!*out)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "backend '%s' is not a LocalBackend", rv_backend_name(b));
+    size_t len = collection ? strlen(collection) : 0;
+    if (len == 0 || len > 4096)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "a collection name must be 1..4096 bytes, not %zu", len);
+    return RV_OK;
+}
+
+rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *ids,
+                          const float *vectors, size_t n, uint32_t dim)
+{
+    rv_local *l;
+    rv_status st = rv_local_of(b, collection, &l);
+    if (st != RV_OK)
+        return st;
+    if (dim == 0 || dim > RV_LAKE_MAX_DIM)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "dim must be 1..%u, not %u", RV_LAKE_MAX_DIM, dim);
+    pthread_rwlock_wrlock(&l->lock);
+    rv_table *t = rv_local_find(l, collection), *fresh = NULL;
+    if (!t) {
+        fresh = t = rv_alloc(sizeof *t);
+        if (!t) {
+            pthread_rwlock_unlock(&l->lock);
+            return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+        }
+        rv_table_init(t, dim);
+    }
+    st = rv_table_upsert(t, ids, vectors, n, dim);
+    if (st == RV_OK && fresh)
+        st = rv_strmap_put(&l->tables, collection, strlen(collection), t);
+    if (st == RV_OK)
+        t->generation = l->tag | (++l->counter & 0xffffffffu);
+    else if (fresh) {
+        rv_table_free(fresh);
+        rv_free(fresh);
+    }
+    pthread_rwlock_unlock(&l->lock);
+    return st;
+}
+
+rv_status rv_local_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
+                          size_t *removed)
+{
+    rv_local *l;
+    rv_status st = rv_local_of(b, collection, &l);
+    *removed = 0;
+    if (st != RV_OK)
+        return st;
+    pthread_rwlock_wrlock(&l->lock);
+    rv_table *t = rv_local_find(l, collection);
+    if (!t)
+        st = rv_local_unknown(l, collection);
+    else if ((*removed = rv_table_delete(t, ids, n)) > 0)
+        t->generation = l->tag | (++l->counter & 0xffffffffu);
+    pthread_rwlock_unlock(&l->lock);
+    return st;
+}
+
+rv_status rv_local_drop(rv_backend *b, const char *collection)
+{
+    rv_local *l;
+    rv_status st = rv_local_of(b, collection, &l);
+    if (st != RV_OK)
+        return st;
+    pthread_rwlock_wrlock(&l->lock);
+    rv_table *t = rv_strmap_del(&l->tables, collection, strlen(collection));
+    if (t) {
+        rv_table_free(t);
+        rv_free(t);
+    } else {
+        st = rv_local_unknown(l, collection);
+    }
+    pthread_rwlock_unlock(&l->lock);
+    return st;
+}

@@ -1,0 +1,232 @@
+/*
+ * util.c — small helpers of the lake: strings, paths, SHA-256 of a file, the string map, and
+ * the pulled-batch validator.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "lake/lake_internal.h"
+
+char *rv_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = rv_alloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+char *rv_path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = rv_alloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    size_t at = a;
+    if (a && dir[a - 1] != '/')
+        p[at++] = '/';
+    memcpy(p + at, name, b + 1);
+    return p;
+}
+
+rv_status rv_mkdirs(const char *dir)
+{
+    char *p = rv_strdup(dir);
+    if (!p)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    size_t n = strlen(p);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int e = errno;
+            rv_status st = rv_fail(RV_ERR_IO, "cannot create directory '%s': %s", p, strerror(e));
+            rv_free(p);
+            return st;
+        }
+        p[i] = c;
+    }
+    struct stat sb;
+    rv_status st = RV_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = rv_fail(RV_ERR_IO, "'%s' is not a directory", dir);
+    rv_free(p);
+    return st;
+}
+
+rv_status rv_sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rv_fail(RV_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    unsigned char buf[1 << 16];
+    rv_status st = RV_OK;
+    while (ok) {
+        ssize_t r = read(fd, buf, sizeof buf);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = rv_fail(RV_ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        ok = EVP_DigestUpdate(ctx, buf, (size_t)r);
+    }
+    unsigned char digest[32];
+    unsigned len = 0;
+    if (st == RV_OK && !(ok && EVP_DigestFinal_ex(ctx, digest, &len) && len == 32))
+        st = rv_fail(RV_ERR_INTERNAL, "libcrypto SHA-256 failed");
+    EVP_MD_CTX_free(ctx);
+    close(fd);
+    if (st == RV_OK)
+        rv_hex(digest, 32, out);
+    return st;
+}
+
+rv_status rv_pulled_check(const rv_pulled *p, const char *backend, const char *collection)
+{
+    if (p->dim == 0 || p->dim > RV_LAKE_MAX_DIM)
+        return rv_fail(RV_ERR_BACKEND, "backend '%s' returned collection '%s' with dim %u (must be 1..%u)",
+                       backend, collection, p->dim, RV_LAKE_MAX_DIM);
+    if (p->n > RV_LAKE_MAX_VECTORS)
+        return rv_fail(RV_ERR_BACKEND, "backend '%s' returned %zu vectors for '%s' (cap %u)", backend,
+                       p->n, collection, RV_LAKE_MAX_VECTORS);
+    if (p->n && (!p->ids || !p->vectors))
+        return rv_fail(RV_ERR_BACKEND, "backend '%s' returned no arrays for '%s'", backend, collection);
+    size_t total = p->n * p->dim;
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(p->vectors[i]))
+            return rv_fail(RV_ERR_BACKEND, "backend '%s' collection '%s': row %zu (id %lld) has a "
+                           "non-finite value", backend, collection, i / p->dim,
+                           (long long)p->ids[i / p->dim]);
+    return RV_OK;
+}
+
+void rv_pulled_clear(rv_pulled *p)
+{
+    rv_free(p->ids);
+    rv_free(p->vectors);
+    memset(p, 0, sizeof *p);
+}
+
+void rv_ident_clear(rv_ident *id)
+{
+    rv_free(id->data_ref);
+    rv_free(id->text);
+    memset(id, 0, sizeof *id);
+}
+
+void *rv_lake_alloc(size_t size) { return rv_alloc(size ? size : 1); }
+void rv_lake_free(void *p) { rv_free(p); }
+
+void rv_lake_free_names(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < count; i++)
+        rv_free(names[i]);
+    rv_free(names);
+}
+
+/* ---- string map ------------------------------------------------------------------------- */
+
+void rv_strmap_free(rv_strmap *m)
+{
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (rv_strmap_node *n = m->buckets[b], *next; n; n = next) {
+            next = n->next;
+            rv_free(n);
+        }
+    rv_free(m->buckets);
+    memset(m, 0, sizeof *m);
+}
+
+static rv_strmap_node **rv_strmap_slot(const rv_strmap *m, const char *key, size_t len, uint64_t h)
+{
+    rv_strmap_node **pp = &m->buckets[h & (m->nbuckets - 1)];
+    while (*pp && !((*pp)->hash == h && (*pp)->key_len == len && memcmp((*pp)->key, key, len) == 0))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+void *rv_strmap_get(const rv_strmap *m, const char *key, size_t key_len)
+{
+    if (!m->nbuckets)
+        return NULL;
+    rv_strmap_node **pp = rv_strmap_slot(m, key, key_len, XXH3_64bits(key, key_len));
+    return *pp ? (*pp)->value : NULL;
+}
+
+rv_status rv_strmap_put(rv_strmap *m, const char *key, size_t key_len, void *value)
+{
+    if (m->count + 1 > m->nbuckets) { /* grow to keep the load factor <= 1 */
+        size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
+        rv_strmap_node **buckets = rv_calloc(nb, sizeof *buckets);
+        if (!buckets)
+            return rv_fail(RV_ERR_NO_MEMORY, "out of memory growing a map");
+        for (size_t b = 0; b < m->nbuckets; b++)
+            for (rv_strmap_node *n = m->buckets[b], *next; n; n = next) {
+                next = n->next;
+                n->next = buckets[n->hash & (nb - 1)];
+                buckets[n->hash & (nb - 1)] = n;
+            }
+        rv_free(m->buckets);
+        m->buckets = buckets;
+        m->nbuckets = nb;
+    }
+    uint64_t h = XXH3_64bits(key, key_len);
+    rv_strmap_node **pp = rv_strmap_slot(m, key, key_len, h);
+    if (*pp) {
+        (*pp)->value = value;
+        return RV_OK;
+    }
+    rv_strmap_node *n = rv_alloc(sizeof *n + key_len + 1);
+    if (!n)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory adding to a map");
+    n->next = NULL;
+    n->hash = h;
+    n->key_len = key_len;
+    n->value = value;
+    memcpy(n->key, key, key_len);
+    n->key[key_len] = '\0';
+    *pp = n;
+    m->count++;
+    return RV_OK;
+}
+
+void *rv_strmap_del(rv_strmap *m, const char *key, size_t key_len)
+{
+    if (!m->nbuckets)
+        return NULL;
+    rv_strmap_node **pp = rv_strmap_slot(m, key, key_len, XXH3_64bits(key, key_len));
+    rv_strmap_node *n = *pp;
+    if (!n)
+        return NULL;
+    *pp = n->next;
+    void *v = n->value;
+    rv_free(n);
+    m->count--;
+    return v;
+}
+
+void rv_strmap_each(const rv_strmap *m, void (*fn)(void *ctx, const char *key, size_t key_len, void *value),
+                    void *ctx)
+{
+    for (size_t b = 0; b < m->nbuckets; b++)
+        for (rv_strmap_node *n = m->buckets[b]; n; n = n->next)
+            fn(ctx, n->key, n->key_len, n->value);
+}
