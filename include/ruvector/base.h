@@ -41,6 +41,11 @@ const char *rv_kernel_note(void);
  * or RUVECTOR_NUM_THREADS (1..256) when set. Fixed at first use. */
 unsigned rv_pool_size(void);
 
+/* Queues fn(ctx, 0) to run soon on a pool worker and returns at once (async entry points).
+ * Tasks start in submission order as workers free up; one worker is started even when the pool
+ * size is 1. Returns 0, or -1 when nothing could be queued (no memory or no thread). */
+int rv_pool_submit(void (*fn)(void *ctx, size_t task), void *ctx);
+
 /* Progress of long work (build, add_batch). Called on the calling thread between chunks, never
  * concurrently; return non-zero to cancel, the call then fails with RV_ERR_CANCELLED and leaves
  * no partial result behind. */

@@ -85,6 +85,7 @@ typedef struct rv_ident {
     uint64_t num;
     char *text;      /* owned, when opaque */
 } rv_ident;
+/* Frees the strings and zeroes the struct. Never fails. */
 void rv_ident_clear(rv_ident *id);
 
 /* A pulled collection: n rows of dim floats with their ids, owned (rv_pulled_clear frees). */
@@ -94,6 +95,7 @@ typedef struct rv_pulled {
     size_t n;
     uint32_t dim;
 } rv_pulled;
+/* Frees the arrays and zeroes the struct. Never fails. */
 void rv_pulled_clear(rv_pulled *p);
 
 /* A backend implementation. Each callback returns a status and sets rv_fail's message; memory
@@ -130,10 +132,13 @@ void rv_lake_free_names(char **names, size_t count);
  * the collection. Every write bumps the collection's generation. Errors: INVALID_ARGUMENT
  * (non-finite values, bad names), DIMENSION_MISMATCH, LAKE (unknown collection), NO_MEMORY. */
 rv_status rv_local_backend_new(const char *name, rv_backend **out);
+/* Inserts or replaces rows by id. */
 rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *ids,
                           const float *vectors, size_t n, uint32_t dim);
+/* Removes the ids held; *removed counts them. */
 rv_status rv_local_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
                           size_t *removed);
+/* Removes the collection. */
 rv_status rv_local_drop(rv_backend *b, const char *collection);
 
 /* File backend: one upstream "ruvec1" file per collection, named by the collection, under root
@@ -141,10 +146,13 @@ rv_status rv_local_drop(rv_backend *b, const char *collection);
  * Collection names must be safe file names (no '/', '\\', ':', control bytes, '.', '..').
  * Errors: as the local backend, plus IO, and BACKEND for a corrupt file. */
 rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out);
+/* As rv_local_upsert, rewriting the collection's file atomically. */
 rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids,
                        const float *vectors, size_t n, uint32_t dim);
+/* As rv_local_delete, rewriting the file when something was removed. */
 rv_status rv_fs_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
                        size_t *removed);
+/* Deletes the collection's file. */
 rv_status rv_fs_drop(rv_backend *b, const char *collection);
 /* Validates a collection/file name by upstream's rules. Errors: INVALID_ARGUMENT. */
 rv_status rv_fs_check_name(const char *name);

@@ -41,6 +41,11 @@ const char *rv_status_name(rv_status status);
  * ruvector call on this thread. */
 const char *rv_last_error(void);
 
+/* Sets the calling thread's error message (printf-style) and returns status, so a failing path
+ * reads `return rv_fail(RV_ERR_..., "...", ...)`. For code implementing callbacks the library
+ * calls (RuLake backends). Never fails (the message is truncated to 511 bytes). */
+rv_status rv_fail(rv_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,11 @@
 # Hand-written stubs for ruvector (the compiled extension has no introspectable signatures).
 # Checked by `mypy --strict` over tests/ in the test command.
+import asyncio
 import builtins
-from typing import Callable, ClassVar, Iterator, NamedTuple, SupportsIndex, TypedDict
+import enum
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterator, NamedTuple, Sequence, SupportsIndex, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -15,26 +19,37 @@ __all__ = [
     "AnyIndex",
     "ArgumentError",
     "ArgumentTypeError",
+    "BackendAdapter",
     "BackendError",
     "BudgetExceeded",
     "CacheMissError",
+    "CacheStats",
     "CardSignatureInvalid",
     "ConcurrentModificationError",
+    "Consistency",
     "DimensionMismatch",
     "DuplicateIdError",
     "EmbedError",
     "EmptyIndex",
     "FlatF32Index",
+    "FsBackend",
     "Hit",
     "IndexBusyError",
     "IndexError",
     "LakeError",
+    "LakeHit",
+    "LakeSession",
+    "LocalBackend",
     "NotRetainedError",
     "PersistError",
     "PolicyViolation",
     "RabitqAsymIndex",
     "RabitqIndex",
     "RabitqPlusIndex",
+    "RefreshResult",
+    "RuLake",
+    "RuLakeBuilder",
+    "RuLakeBundle",
     "RuVectorError",
     "TransportError",
     "UnknownIdError",
@@ -214,3 +229,161 @@ class UnknownIdError(IndexError, builtins.KeyError): ...
 class NotRetainedError(IndexError, LookupError): ...
 class IndexBusyError(IndexError, BufferError): ...
 class ConcurrentModificationError(IndexError, RuntimeError): ...
+
+# ---- RuLake (M2) -----------------------------------------------------------------------------
+
+LakeKey = tuple[str, str]
+
+class Consistency(enum.IntEnum):
+    FRESH = 0
+    EVENTUAL = 1
+    STALE = 2
+
+class RefreshResult(enum.IntEnum):
+    UP_TO_DATE = 0
+    INVALIDATED = 1
+    BUNDLE_MISSING = 2
+
+class LakeHit(NamedTuple):
+    backend: str
+    collection: str
+    id: int
+    score: float
+
+class CacheStats(NamedTuple):
+    hits: int
+    misses: int
+    primes: int
+    invalidations: int
+    evictions: int
+    shared_hits: int
+    warm_installs: int
+    pulls: int
+    total_prime_ms: float
+    last_prime_ms: float
+    @property
+    def hit_rate(self) -> float | None: ...
+    @property
+    def avg_prime_ms(self) -> float | None: ...
+
+class BackendAdapter:
+    @property
+    def name(self) -> str: ...
+    def list_collections(self) -> Sequence[str]: ...
+    def pull(self, collection: str) -> tuple[Any, Any]: ...
+    def generation(self, collection: str) -> int | str: ...
+    def dim(self, collection: str) -> int | None: ...
+    def data_ref(self, collection: str) -> str | None: ...
+
+class LocalBackend:
+    def __init__(self, *, name: str = "local") -> None: ...
+    @property
+    def name(self) -> str: ...
+    def upsert(self, collection: str, ids: IdsLike, vectors: MatrixLike) -> None: ...
+    def delete(self, collection: str, ids: IdsLike) -> int: ...
+    def drop(self, collection: str) -> None: ...
+    def list_collections(self) -> list[str]: ...
+
+class FsBackend(LocalBackend):
+    def __init__(self, *, name: str = "fs", root: PathLike) -> None: ...  # type: ignore[override]
+    @property
+    def root(self) -> str: ...
+
+AnyBackend = LocalBackend | FsBackend | BackendAdapter
+
+class _Searcher:
+    def search_one(
+        self,
+        collection: str,
+        query: VectorLike,
+        k: SupportsIndex = 10,
+        backend: str | None = None,
+        progress: Progress = None,
+    ) -> list[LakeHit]: ...
+    def search_batch(
+        self,
+        collection: str,
+        queries: MatrixLike,
+        k: SupportsIndex = 10,
+        backend: str | None = None,
+        progress: Progress = None,
+    ) -> list[list[LakeHit]]: ...
+    def search_federated(
+        self, collection: str, query: VectorLike, k: SupportsIndex = 10, backends: Sequence[str] | None = None
+    ) -> list[LakeHit]: ...
+
+class LakeSession(_Searcher):
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> bool: ...
+
+class RuLake(_Searcher):
+    def __init__(
+        self,
+        *,
+        rerank_factor: int = 20,
+        rotation_seed: int = 42,
+        max_cache_entries: int | None = None,
+        max_cache_bytes: int | None = None,
+        consistency: Consistency = Consistency.FRESH,
+        eventual_ttl_ms: int = 1000,
+        pull_on_miss: bool = True,
+        cache_dir: PathLike | None = None,
+    ) -> None: ...
+    @staticmethod
+    def builder() -> RuLakeBuilder: ...
+    def register_backend(self, backend: AnyBackend) -> None: ...
+    def search_one_async(
+        self, collection: str, query: VectorLike, k: SupportsIndex = 10, backend: str | None = None
+    ) -> asyncio.Future[list[LakeHit]]: ...
+    def search_batch_async(
+        self, collection: str, queries: MatrixLike, k: SupportsIndex = 10, backend: str | None = None
+    ) -> asyncio.Future[list[list[LakeHit]]]: ...
+    def search_federated_async(
+        self, collection: str, query: VectorLike, k: SupportsIndex = 10, backends: Sequence[str] | None = None
+    ) -> asyncio.Future[list[LakeHit]]: ...
+    def publish_bundle(self, collection: str, out_dir: PathLike, backend: str | None = None) -> str: ...
+    def refresh_from_bundle_dir(self, key: LakeKey, dir: PathLike) -> RefreshResult: ...
+    def save_cache_to_dir(self, key: LakeKey, dir: PathLike) -> str: ...
+    def warm_from_dir(self, key: LakeKey, dir: PathLike) -> int: ...
+    def invalidate_cache(self, key: LakeKey) -> None: ...
+    def cache_witness_of(self, key: LakeKey) -> str | None: ...
+    def cached_index(self, key: LakeKey) -> RabitqPlusIndex | None: ...
+    def cache_stats(self) -> CacheStats: ...
+    def cache_stats_by_backend(self) -> dict[str, CacheStats]: ...
+    def cache_stats_by_collection(self) -> dict[LakeKey, CacheStats]: ...
+    def session(self) -> LakeSession: ...
+    @property
+    def cache_entries(self) -> int: ...
+    @property
+    def cache_bytes(self) -> int: ...
+    def __contains__(self, item: object) -> bool: ...
+
+class RuLakeBuilder:
+    def rerank_factor(self, value: int) -> RuLakeBuilder: ...
+    def rotation_seed(self, value: int) -> RuLakeBuilder: ...
+    def max_cache_entries(self, value: int) -> RuLakeBuilder: ...
+    def max_cache_bytes(self, value: int) -> RuLakeBuilder: ...
+    def eventual_ttl_ms(self, value: int) -> RuLakeBuilder: ...
+    def consistency(self, value: Consistency) -> RuLakeBuilder: ...
+    def pull_on_miss(self, value: bool) -> RuLakeBuilder: ...
+    def cache_dir(self, path: str | os.PathLike[str]) -> RuLakeBuilder: ...
+    def build(self) -> RuLake: ...
+
+@dataclass(frozen=True)
+class RuLakeBundle:
+    format_version: int
+    data_ref: str
+    dim: int
+    rotation_seed: int
+    rerank_factor: int
+    generation: int | str
+    rvf_witness: str
+    pii_policy: str | None = None
+    lineage_id: str | None = None
+    memory_class: str | None = None
+    @staticmethod
+    def witness_of(data_ref: str, dim: int, rotation_seed: int, rerank_factor: int, generation: int | str) -> str: ...
+    def verify(self) -> bool: ...
+    @classmethod
+    def read(cls, dir: str | os.PathLike[str]) -> RuLakeBundle: ...

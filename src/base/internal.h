@@ -19,8 +19,7 @@
 
 #define RV_ALIGN 64u
 
-/* Sets the thread's error message (printf-style) and returns status, for `return rv_fail(...)`. */
-rv_status rv_fail(rv_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* rv_fail (status.h) sets the thread's error message and returns the status. */
 
 /* 64-byte aligned allocation of `size` bytes (size 0 allowed, returns a unique pointer).
  * NULL on failure; the caller reports RV_ERR_NO_MEMORY. */

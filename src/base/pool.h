@@ -14,10 +14,6 @@ typedef void (*rv_task_fn)(void *ctx, size_t task);
  * Never fails: if threads cannot be started the tasks run on the caller. */
 void rv_parallel_for(size_t ntasks, rv_task_fn fn, void *ctx);
 
-/* Queues fn(ctx, 0) to run later on a pool worker and returns at once (the async entry point:
- * Python *_async methods). Tasks run in submission order as workers free up; at least one
- * worker is started even when the pool size is 1. Returns 0, or -1 if no memory/thread is
- * available (then nothing was queued). */
-int rv_pool_submit(rv_task_fn fn, void *ctx);
+/* rv_pool_submit is public (ruvector/base.h). */
 
 #endif

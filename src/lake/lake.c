@@ -438,6 +438,13 @@ static rv_status rv_bundle_from_ident(const rv_lake *L, rv_ident *id, uint32_t d
     return RV_OK;
 }
 
+static bool rv_ident_matches(const rv_bundle *b, const rv_ident *id)
+{
+    if (strcmp(b->data_ref, id->data_ref) != 0 || b->gen_opaque != id->opaque)
+        return false;
+    return id->opaque ? strcmp(b->gen_text, id->text) == 0 : b->gen_num == id->num;
+}
+
 /* Builds an entry for the key from cache_dir (when a saved entry is current) or a pull.
  * *warm tells which. Runs without mu. */
 static rv_status rv_lake_prime(rv_lake *L, rv_backend *b, const char *collection, rv_ident *id,
@@ -447,16 +454,23 @@ static rv_status rv_lake_prime(rv_lake *L, rv_backend *b, const char *collection
     *out = NULL;
     *warm = *pulled = false;
     rv_status st;
-    if (L->cache_dir && witness) {
-        char name[512];
-        if (rv_lake_key_dirname(rv_backend_name(b), collection, name, sizeof name) == RV_OK) {
-            char *dir = rv_path_join(L->cache_dir, name);
-            if (dir && rv_lake_load_entry(L, dir, witness, out) == RV_OK)
-                *warm = true;
-            rv_free(dir);
-            if (*warm)
-                return RV_OK;
+    char name[512];
+    if (L->cache_dir && rv_lake_key_dirname(rv_backend_name(b), collection, name, sizeof name) == RV_OK) {
+        char *dir = rv_path_join(L->cache_dir, name);
+        char hinted[RV_WITNESS_HEX + 1];
+        rv_bundle saved;
+        if (dir && !witness && rv_bundle_read_dir(dir, &saved) == RV_OK) {
+            /* the backend did not tell its dim: a saved entry of this very version does */
+            if (rv_ident_matches(&saved, id) && saved.dim && saved.dim <= RV_LAKE_MAX_DIM &&
+                rv_lake_witness_of_ident(L, id, (uint32_t)saved.dim, hinted) == RV_OK)
+                witness = hinted;
+            rv_bundle_clear(&saved);
         }
+        if (dir && witness && rv_lake_load_entry(L, dir, witness, out) == RV_OK)
+            *warm = true;
+        rv_free(dir);
+        if (*warm)
+            return RV_OK;
     }
     if (!L->params.pull_on_miss)
         return rv_fail(RV_ERR_CACHE_MISS, "collection '%s' of backend '%s' is not cached at its current "
@@ -493,6 +507,33 @@ static rv_status rv_lake_prime(rv_lake *L, rv_backend *b, const char *collection
         rv_bundle_clear(&bundle);
     }
     return st;
+}
+
+typedef struct rv_dim_ctx {
+    const rv_ident *id;
+    uint32_t dim;
+} rv_dim_ctx;
+
+static void rv_dim_visit(void *ctx, const char *k, size_t len, void *value)
+{
+    (void)k, (void)len;
+    rv_dim_ctx *c = ctx;
+    const rv_entry *e = value;
+    if (!c->dim && rv_ident_matches(&e->ident, c->id))
+        c->dim = (uint32_t)e->ident.dim;
+}
+
+/* Under mu: the dim to compute the witness with when the backend could not tell it cheaply:
+ * the key's last one, or that of a cached entry with the same data_ref and generation. */
+static uint32_t rv_dim_hint_locked(rv_lake *L, const rv_key *key, const rv_ident *id)
+{
+    if (id->dim)
+        return id->dim;
+    if (key->last_dim)
+        return key->last_dim;
+    rv_dim_ctx c = {id, 0};
+    rv_strmap_each(&L->entries, rv_dim_visit, &c);
+    return c.dim;
 }
 
 static bool rv_skip_check(const rv_lake *L, const rv_key *key)
@@ -578,7 +619,7 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
         pthread_mutex_lock(&L->mu);
         if (st != RV_OK)
             break;
-        uint32_t dim = id.dim ? id.dim : key->last_dim;
+        uint32_t dim = rv_dim_hint_locked(L, key, &id);
         char w[RV_WITNESS_HEX + 1] = "";
         if (dim && (st = rv_lake_witness_of_ident(L, &id, dim, w)) != RV_OK) {
             rv_ident_clear(&id);

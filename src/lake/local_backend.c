@@ -1,7 +1,7 @@
 /*
  * local_backend.c — LocalBackend: collections in memory behind a readers/writer lock.
  *
- * Identity: data_ref "local://{name}/{collection}"; generation = a random 32-bit tag of this
+ * Identity: data_ref "local://{name}/{collection}"; generation = a random 31-bit tag of this
  * backend instance in the high half and a per-backend write counter in the low half, so every
  * write gives a new witness and two processes' in-memory collections never share one (their
  * contents may differ under the same counter).
@@ -145,7 +145,7 @@ rv_status rv_local_backend_new(const char *name, rv_backend **out)
         rv_free(l);
         return rv_fail(RV_ERR_NO_MEMORY, "cannot create a lock");
     }
-    l->tag = rv_random_u64() << 32;
+    l->tag = (rv_random_u64() & 0x7fffffffu) << 32; /* < 2^63: JSON readers keep it exact */
     l->name = rv_strdup(name ? name : "");
     return rv_backend_new(name, &rv_local_ops, l, out);
 }

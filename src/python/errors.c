@@ -90,31 +90,33 @@ void rv_py_errors_clear(rv_module_state *st)
 #undef X
 }
 
+PyObject *rv_py_exc_class(rv_module_state *st, rv_status status)
+{
+    switch (status) {
+    case RV_ERR_INVALID_ARGUMENT: return st->ArgumentError;
+    case RV_ERR_DIMENSION_MISMATCH: return st->DimensionMismatch;
+    case RV_ERR_EMPTY_INDEX: return st->EmptyIndex;
+    case RV_ERR_DUPLICATE_ID: return st->DuplicateIdError;
+    case RV_ERR_UNKNOWN_ID: return st->UnknownIdError;
+    case RV_ERR_NOT_RETAINED: return st->NotRetainedError;
+    case RV_ERR_BUSY: return st->IndexBusyError;
+    case RV_ERR_CHANGED: return st->ConcurrentModificationError;
+    case RV_ERR_NO_MEMORY: return PyExc_MemoryError;
+    case RV_ERR_IO:
+    case RV_ERR_FORMAT: return st->PersistError;
+    case RV_ERR_LAKE: return st->LakeError;
+    case RV_ERR_BACKEND: return st->BackendError;
+    case RV_ERR_CACHE_MISS: return st->CacheMissError;
+    case RV_ERR_WITNESS: return st->WitnessMismatch;
+    default: return st->RuVectorError;
+    }
+}
+
 PyObject *rv_py_raise(rv_module_state *st, rv_status status)
 {
     if (PyErr_Occurred())
         return NULL; /* e.g. KeyboardInterrupt raised inside a progress callback */
     const char *msg = rv_last_error();
-    PyObject *exc;
-    switch (status) {
-    case RV_ERR_INVALID_ARGUMENT: exc = st->ArgumentError; break;
-    case RV_ERR_DIMENSION_MISMATCH: exc = st->DimensionMismatch; break;
-    case RV_ERR_EMPTY_INDEX: exc = st->EmptyIndex; break;
-    case RV_ERR_DUPLICATE_ID: exc = st->DuplicateIdError; break;
-    case RV_ERR_UNKNOWN_ID: exc = st->UnknownIdError; break;
-    case RV_ERR_NOT_RETAINED: exc = st->NotRetainedError; break;
-    case RV_ERR_BUSY: exc = st->IndexBusyError; break;
-    case RV_ERR_CHANGED: exc = st->ConcurrentModificationError; break;
-    case RV_ERR_NO_MEMORY: exc = PyExc_MemoryError; break;
-    case RV_ERR_IO:
-    case RV_ERR_FORMAT: exc = st->PersistError; break;
-    case RV_ERR_CANCELLED: exc = st->RuVectorError; break;
-    case RV_ERR_LAKE: exc = st->LakeError; break;
-    case RV_ERR_BACKEND: exc = st->BackendError; break;
-    case RV_ERR_CACHE_MISS: exc = st->CacheMissError; break;
-    case RV_ERR_WITNESS: exc = st->WitnessMismatch; break;
-    default: exc = st->RuVectorError; break;
-    }
-    PyErr_Format(exc, "%s", *msg ? msg : rv_status_name(status));
+    PyErr_Format(rv_py_exc_class(st, status), "%s", *msg ? msg : rv_status_name(status));
     return NULL;
 }

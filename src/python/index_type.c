@@ -131,6 +131,19 @@ static PyObject *rv_wrap(PyTypeObject *cls, rv_index *idx)
     return (PyObject *)self;
 }
 
+PyObject *rv_py_index_wrap(rv_module_state *st, rv_index *idx)
+{
+    return rv_wrap(st->IndexTypes[rv_index_kind_of(idx)], idx);
+}
+
+rv_index *rv_py_index_handle(rv_module_state *st, PyObject *obj)
+{
+    for (int k = 1; k < 5; k++)
+        if (st->IndexTypes[k] && PyObject_TypeCheck(obj, st->IndexTypes[k]))
+            return ((rv_py_index *)obj)->idx;
+    return NULL;
+}
+
 static void rv_index_dealloc(PyObject *obj)
 {
     rv_py_index *self = (rv_py_index *)obj;

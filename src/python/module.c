@@ -50,6 +50,8 @@ static int rv_module_exec(PyObject *m)
         return -1;
     if (rv_py_index_types_init(m, st) < 0)
         return -1;
+    if (rv_py_lake_types_init(m, st) < 0)
+        return -1;
     if (PyModule_AddStringConstant(m, "__version__", rv_version()) < 0)
         return -1;
     const char *note = rv_kernel_note();
@@ -67,6 +69,12 @@ static int rv_module_traverse(PyObject *m, visitproc visit, void *arg)
     for (int i = 0; i < 5; i++)
         Py_VISIT(st->IndexTypes[i]);
     Py_VISIT(st->IndexIterType);
+    Py_VISIT(st->LakeType);
+    Py_VISIT(st->SessionType);
+    Py_VISIT(st->LocalBackendType);
+    Py_VISIT(st->FsBackendType);
+    Py_VISIT(st->lake_py);
+    Py_VISIT(st->resolve_future);
     return rv_py_errors_traverse(st, visit, arg);
 }
 
@@ -79,6 +87,12 @@ static int rv_module_clear(PyObject *m)
     for (int i = 0; i < 5; i++)
         Py_CLEAR(st->IndexTypes[i]);
     Py_CLEAR(st->IndexIterType);
+    Py_CLEAR(st->LakeType);
+    Py_CLEAR(st->SessionType);
+    Py_CLEAR(st->LocalBackendType);
+    Py_CLEAR(st->FsBackendType);
+    Py_CLEAR(st->lake_py);
+    Py_CLEAR(st->resolve_future);
     rv_py_errors_clear(st);
     return 0;
 }

@@ -38,6 +38,10 @@ typedef struct rv_module_state {
     PyTypeObject *HitType;
     PyTypeObject *IndexTypes[5]; /* by rv_index_kind; [0] unused */
     PyTypeObject *IndexIterType;
+    /* RuLake */
+    PyTypeObject *LakeType, *SessionType, *LocalBackendType, *FsBackendType;
+    PyObject *lake_py;        /* ruvector._lake, imported on first use (it imports us) */
+    PyObject *resolve_future; /* _resolve_future, for loop.call_soon_threadsafe */
 } rv_module_state;
 
 extern PyModuleDef rv_module_def;
@@ -103,7 +107,23 @@ typedef struct rv_py_progress {
 int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv_py_progress *p);
 void rv_py_progress_done(rv_py_progress *p);
 
+/* The exception class for a failed core status (borrowed). */
+PyObject *rv_py_exc_class(rv_module_state *st, rv_status status);
+
 /* index_type.c */
 int rv_py_index_types_init(PyObject *module, rv_module_state *st);
+/* A Python index object of idx's kind owning idx (destroyed on failure). */
+PyObject *rv_py_index_wrap(rv_module_state *st, rv_index *idx);
+/* The rv_index of a Python index object, or NULL (no exception) when obj is not one. */
+rv_index *rv_py_index_handle(rv_module_state *st, PyObject *obj);
+
+/* lake_type.c / adapter.c */
+int rv_py_lake_types_init(PyObject *module, rv_module_state *st);
+/* ruvector._lake attribute `name` (borrowed from the cached module), or NULL with exception. */
+PyObject *rv_py_lake_attr(rv_module_state *st, const char *name);
+/* A C backend calling a Python BackendAdapter (GIL re-acquired in every callback). */
+rv_status rv_py_adapter_backend_new(PyObject *adapter, const char *name, rv_backend **out);
+/* A str argument as UTF-8 without embedded NULs (borrowed from obj). */
+int rv_py_str_get(rv_module_state *st, PyObject *obj, const char *what, const char **out);
 
 #endif

@@ -1,0 +1,211 @@
+"""RuLake's small Python pieces: enums, result tuples, the builder, the BackendAdapter ABC and
+RuLakeBundle. The cache, the backends' storage and every search live in the C core
+(``ruvector._ruvector``); nothing here computes."""
+
+from __future__ import annotations
+
+import abc
+import enum
+import os
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Sequence
+
+from ruvector import _ruvector
+
+
+class Consistency(enum.IntEnum):
+    """How often a primed key is re-checked against its backend. An int enum: typos fail at
+    attribute lookup, and plain ints or strings are refused by the builder."""
+
+    FRESH = 0
+    """Ask the backend for its current witness on every search."""
+    EVENTUAL = 1
+    """Re-check at most every ``eventual_ttl_ms``."""
+    STALE = 2
+    """Never re-check a primed key (upstream's Frozen); only ``invalidate_cache`` or
+    ``refresh_from_bundle_dir`` force a re-pull."""
+
+
+class RefreshResult(enum.IntEnum):
+    """What ``RuLake.refresh_from_bundle_dir`` found."""
+
+    UP_TO_DATE = 0
+    INVALIDATED = 1
+    BUNDLE_MISSING = 2
+
+
+class LakeHit(NamedTuple):
+    """One RuLake search result: where it came from, the vector's id, and the exact squared L2
+    distance to the query (smaller is closer)."""
+
+    backend: str
+    collection: str
+    id: int
+    score: float
+
+
+class CacheStats(NamedTuple):
+    """Cache counters (global, per backend or per (backend, collection) key). Hits and misses
+    count freshness checks: one per search_one/search_batch, one per shard of a federated
+    search."""
+
+    hits: int
+    misses: int
+    primes: int
+    invalidations: int
+    evictions: int
+    shared_hits: int
+    warm_installs: int
+    pulls: int
+    total_prime_ms: float
+    last_prime_ms: float
+
+    @property
+    def hit_rate(self) -> float | None:
+        total = self.hits + self.misses
+        return self.hits / total if total else None
+
+    @property
+    def avg_prime_ms(self) -> float | None:
+        return self.total_prime_ms / self.primes if self.primes else None
+
+
+for _cls in (Consistency, RefreshResult, LakeHit, CacheStats):
+    _cls.__module__ = "ruvector"
+
+
+class BackendAdapter(abc.ABC):
+    """Subclass to serve vectors from your own store. RuLake calls these methods from its C
+    worker threads with the GIL held, possibly from several threads at once.
+
+    ``generation(collection)`` must change whenever the collection's data changes (an int or a
+    str); ``pull(collection)`` returns ``(ids, vectors)``: int64-compatible ids of shape (n,) and
+    a float array of shape (n, dim). Override ``dim(collection)`` when you can tell the dim
+    without a pull (publish_bundle uses it)."""
+
+    @property
+    @abc.abstractmethod
+    def name(self) -> str:
+        """A unique backend name (also the scheme of the data_ref in bundles)."""
+
+    @abc.abstractmethod
+    def list_collections(self) -> Sequence[str]:
+        """The collections this backend holds."""
+
+    @abc.abstractmethod
+    def pull(self, collection: str) -> tuple[Any, Any]:
+        """The whole collection as (ids, vectors)."""
+
+    @abc.abstractmethod
+    def generation(self, collection: str) -> int | str:
+        """An opaque version token that changes on every write to the collection."""
+
+    def dim(self, collection: str) -> int | None:
+        """The collection's dim if known without pulling, else None."""
+        return None
+
+    def data_ref(self, collection: str) -> str | None:
+        """Where the data lives (part of the witness). None means ``"{name}://{collection}"``.
+        Two keys whose backends report the same data_ref and generation share one cache
+        entry."""
+        return None
+
+
+class RuLakeBuilder:
+    """Collects RuLake options; ``build()`` makes the lake. Each setter checks its value at
+    once and returns the builder, so the calls chain."""
+
+    def __init__(self) -> None:
+        self._options: dict[str, Any] = {}
+
+    def _int(self, name: str, value: int, low: int, high: int) -> RuLakeBuilder:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _ruvector.ArgumentTypeError(f"{name} must be an int, not {type(value).__name__}")
+        if not low <= value <= high:
+            raise _ruvector.ArgumentError(f"{name} must be in {low}..{high}, not {value}")
+        self._options[name] = value
+        return self
+
+    def rerank_factor(self, value: int) -> RuLakeBuilder:
+        return self._int("rerank_factor", value, 1, 1024)
+
+    def rotation_seed(self, value: int) -> RuLakeBuilder:
+        return self._int("rotation_seed", value, 0, 2**63 - 1)
+
+    def max_cache_entries(self, value: int) -> RuLakeBuilder:
+        return self._int("max_cache_entries", value, 1, 2**63 - 1)
+
+    def max_cache_bytes(self, value: int) -> RuLakeBuilder:
+        return self._int("max_cache_bytes", value, 1, 2**63 - 1)
+
+    def eventual_ttl_ms(self, value: int) -> RuLakeBuilder:
+        return self._int("eventual_ttl_ms", value, 0, 2**63 - 1)
+
+    def consistency(self, value: Consistency) -> RuLakeBuilder:
+        if not isinstance(value, Consistency):
+            raise _ruvector.ArgumentTypeError(
+                f"consistency must be ruvector.Consistency.FRESH, .EVENTUAL or .STALE, not {value!r}"
+            )
+        self._options["consistency"] = value
+        return self
+
+    def pull_on_miss(self, value: bool) -> RuLakeBuilder:
+        if not isinstance(value, bool):
+            raise _ruvector.ArgumentTypeError(f"pull_on_miss must be a bool, not {type(value).__name__}")
+        self._options["pull_on_miss"] = value
+        return self
+
+    def cache_dir(self, path: str | os.PathLike[str]) -> RuLakeBuilder:
+        self._options["cache_dir"] = os.fspath(path)
+        return self
+
+    def build(self) -> RuLake:
+        return RuLake(**self._options)
+
+
+class RuLake(_ruvector._RuLake):
+    __doc__ = _ruvector._RuLake.__doc__
+
+    @staticmethod
+    def builder() -> RuLakeBuilder:
+        """A builder with the defaults: rerank_factor 20, rotation_seed 42, no cache caps,
+        Consistency.FRESH, eventual_ttl_ms 1000, pull_on_miss True, no cache_dir."""
+        return RuLakeBuilder()
+
+
+@dataclass(frozen=True)
+class RuLakeBundle:
+    """A ``table.rulake.json`` sidecar (upstream format_version 2): a collection's identity and
+    version, and the SHAKE-256 witness over them."""
+
+    format_version: int
+    data_ref: str
+    dim: int
+    rotation_seed: int
+    rerank_factor: int
+    generation: int | str
+    rvf_witness: str
+    pii_policy: str | None = None
+    lineage_id: str | None = None
+    memory_class: str | None = None
+
+    @staticmethod
+    def witness_of(data_ref: str, dim: int, rotation_seed: int, rerank_factor: int, generation: int | str) -> str:
+        """The witness (64 lowercase hex chars) for these fields."""
+        return _ruvector._witness(data_ref, dim, rotation_seed, rerank_factor, generation)
+
+    def verify(self) -> bool:
+        """Whether rvf_witness matches the fields."""
+        return self.rvf_witness == RuLakeBundle.witness_of(
+            self.data_ref, self.dim, self.rotation_seed, self.rerank_factor, self.generation
+        )
+
+    @classmethod
+    def read(cls, dir: str | os.PathLike[str]) -> RuLakeBundle:
+        """Reads and verifies ``dir/table.rulake.json``; raises WitnessMismatch if the witness
+        does not verify, LakeError if the file is malformed."""
+        return cls(**_ruvector._bundle_read(os.fspath(dir)))
+
+
+for _cls2 in (RuLake, RuLakeBuilder, RuLakeBundle, BackendAdapter):
+    _cls2.__module__ = "ruvector"
