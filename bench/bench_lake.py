@@ -1,0 +1,206 @@
+"""RuLake numbers the contract asks for (rulake.md § Numbers to beat), ratios from one run.
+
+  1. cache-hit search cost vs a direct search on the same index (one thread, per consistency);
+  2. prime of n x d on the pool's threads, and its ratio to a plain RabitqPlusIndex.build;
+  3. warm restart: warm_from_dir time vs re-prime time, first search after warming vs the
+     steady-state latency;
+  4. 100 concurrent search_one_async in one event loop vs the same 100 searches back to back;
+  5. federated search over 4 shards vs one collection of the same total size: recall, QPS.
+
+Writes bench/results/lake.json, prints a markdown table, and plots bench/lake.png.
+
+    bash bench/run.sh lake                   # n = 100k, d = 128, upstream's clustered data
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import pathlib
+import statistics
+import tempfile
+import time
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def upstream_clustered(n: int, d: int, seed: int, centres_seed: int = 91) -> np.ndarray:
+    centres = np.random.default_rng(centres_seed).uniform(-2, 2, size=(100, d)).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    return centres[rng.integers(0, 100, size=n)] + rng.normal(0, 0.6, size=(n, d)).astype(np.float32)
+
+
+def per_query_seconds(fn, queries: np.ndarray, rounds: int = 3) -> float:  # type: ignore[no-untyped-def]
+    """Best of `rounds` passes over the queries, seconds per query (noise only adds time)."""
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for q in queries:
+            fn(q)
+        best = min(best, (time.perf_counter() - t) / len(queries))
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--out", default=str(HERE / "results" / "lake.json"))
+    args = ap.parse_args()
+    import ruvector
+
+    n, d, k = args.n, args.dim, 10
+    x = upstream_clustered(n, d, seed=1)
+    ids = np.arange(n, dtype=np.int64) * 7919 + 11  # non-dense ids
+    queries = upstream_clustered(args.queries, d, seed=2)
+    threads = ruvector.cpu_features()["threads"]
+    res: dict[str, object] = {"n": n, "dim": d, "k": k, "threads": threads,
+                              "kernel": ruvector.cpu_features()["kernel"]}
+
+    # 2. plain build vs prime (the lake pulls, validates and builds the same index)
+    t = time.perf_counter()
+    direct = ruvector.RabitqPlusIndex.build(x, ids, seed=42, rerank_factor=20)
+    build_s = time.perf_counter() - t
+    backend = ruvector.LocalBackend(name="hot")
+    backend.upsert("docs", ids=ids, vectors=x)
+    lakes = {}
+    for mode in ruvector.Consistency:
+        lake = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).consistency(mode) \
+            .eventual_ttl_ms(1000).build()
+        lake.register_backend(backend)
+        lakes[mode.name] = lake
+    t = time.perf_counter()
+    lakes["FRESH"].search_one("docs", queries[0], k)
+    prime_s = time.perf_counter() - t
+    for name in ("EVENTUAL", "STALE"):
+        lakes[name].search_one("docs", queries[0], k)
+    res["build_s"], res["prime_s"] = build_s, prime_s
+    res["prime_over_build"] = prime_s / build_s
+
+    # 1. cache-hit cost, one thread (single queries run on the calling thread)
+    direct_s = per_query_seconds(lambda q: direct.search(q, k), queries)
+    hit = {name: per_query_seconds(lambda q, lk=lk: lk.search_one("docs", q, k), queries)
+           for name, lk in lakes.items()}
+    direct_s = min(direct_s, per_query_seconds(lambda q: direct.search(q, k), queries))  # interleaved again
+    res["direct_us"] = direct_s * 1e6
+    res["hit_us"] = {m: s * 1e6 for m, s in hit.items()}
+    res["hit_over_direct"] = {m: s / direct_s for m, s in hit.items()}
+    same = all([h.id for h in lakes["FRESH"].search_one("docs", q, k)] == [h.id for h in direct.search(q, k)]
+               for q in queries[:100])
+    res["hits_equal_direct"] = same
+
+    # 3. warm restart
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        lakes["FRESH"].save_cache_to_dir(("hot", "docs"), tmp)
+        res["save_s"] = time.perf_counter() - t
+        warm = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).build()
+        warm.register_backend(backend)
+        t = time.perf_counter()
+        warm.warm_from_dir(("hot", "docs"), tmp)
+        res["warm_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        warm.search_one("docs", queries[1], k)
+        first = time.perf_counter() - t
+        lat = []
+        for q in queries[2:202]:
+            t0 = time.perf_counter()
+            warm.search_one("docs", q, k)
+            lat.append(time.perf_counter() - t0)
+        steady = statistics.median(lat)
+        res["warm_first_search_ms"], res["steady_search_ms"] = first * 1e3, steady * 1e3
+        res["warm_first_over_steady"] = first / steady
+        res["warm_over_prime"] = res["warm_s"] / prime_s  # type: ignore[operator]
+        res["warm_pulls"] = warm.cache_stats().pulls
+
+    # 4. async concurrency: 100 searches in one loop vs the same 100 back to back
+    lake = lakes["FRESH"]
+    batch = queries[:100]
+
+    def back_to_back() -> float:
+        t0 = time.perf_counter()
+        for q in batch:
+            lake.search_one("docs", q, k)
+        return time.perf_counter() - t0
+
+    async def concurrent() -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(lake.search_one_async("docs", q, k) for q in batch))
+        return time.perf_counter() - t0
+
+    seq = min(back_to_back() for _ in range(5))
+    conc = min(asyncio.run(concurrent()) for _ in range(5))
+    t = time.perf_counter()
+    lake.search_batch("docs", batch, k)
+    batch_s = time.perf_counter() - t
+    res["async100_s"], res["seq100_s"], res["batch100_s"] = conc, seq, batch_s
+    res["async_over_seq"] = conc / seq
+
+    # 5. federation: 4 shards of n/4 vs one collection of n
+    fed = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).build()
+    for s in range(4):
+        b = ruvector.LocalBackend(name=f"shard{s}")
+        b.upsert("docs", ids=ids[s::4], vectors=np.ascontiguousarray(x[s::4]))
+        fed.register_backend(b)
+    t = time.perf_counter()
+    fed.search_federated("docs", queries[0], k)
+    res["fed_prime_s"] = time.perf_counter() - t
+    flat = ruvector.FlatF32Index.build(x, ids)
+    truth, _ = flat.search_batch(queries, k=k)
+    one_s = per_query_seconds(lambda q: lake.search_one("docs", q, k), queries, rounds=1)
+    fed_s = per_query_seconds(lambda q: fed.search_federated("docs", q, k), queries, rounds=1)
+
+    def recall(search) -> float:  # type: ignore[no-untyped-def]
+        got = [[h.id for h in search(q)] for q in queries]
+        return float(np.mean([len(set(g) & set(t.tolist())) / k for g, t in zip(got, truth)]))
+
+    res["one_collection"] = {"qps": 1 / one_s, "recall@10": recall(lambda q: lake.search_one("docs", q, k))}
+    res["four_shards"] = {"qps": 1 / fed_s, "recall@10": recall(lambda q: fed.search_federated("docs", q, k))}
+
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1))
+    print(f"n = {n:,}, d = {d}, k = {k}, {args.queries} queries, pool {threads} threads, kernel {res['kernel']}\n")
+    print("| measure | value | target |")
+    print("|---|---|---|")
+    for m in ("FRESH", "EVENTUAL", "STALE"):
+        print(f"| cache hit, {m} / direct search (one thread) | {res['hit_over_direct'][m]:.3f}x "  # type: ignore[index]
+              f"({res['hit_us'][m]:.0f} vs {res['direct_us']:.0f} us) | <= 1.05x |")  # type: ignore[index]
+    print(f"| hits equal the direct index's (100 queries) | {same} | exact |")
+    print(f"| prime of {n:,} x {d} ({threads} threads) | {prime_s * 1e3:.0f} ms = {res['prime_over_build']:.2f}x a plain build "
+          f"({build_s * 1e3:.0f} ms) | report |")
+    print(f"| warm_from_dir / re-prime | {res['warm_s'] * 1e3:.0f} ms / {prime_s * 1e3:.0f} ms = "  # type: ignore[operator]
+          f"{res['warm_over_prime']:.3f}x (pulls: {res['warm_pulls']}) | report |")
+    print(f"| first search after warm / steady state | {res['warm_first_search_ms']:.3f} / {res['steady_search_ms']:.3f} ms = "
+          f"{res['warm_first_over_steady']:.2f}x | <= 1.5x |")
+    print(f"| 100 concurrent search_one_async / 100 back to back | {conc * 1e3:.1f} / {seq * 1e3:.1f} ms = "
+          f"{res['async_over_seq']:.2f}x (search_batch of 100: {batch_s * 1e3:.1f} ms) | <= 1.5x |")
+    print(f"| one collection of {n:,}: recall@10, QPS | {res['one_collection']['recall@10']:.4f}, "  # type: ignore[index]
+          f"{res['one_collection']['qps']:,.0f} | - |")  # type: ignore[index]
+    print(f"| 4 shards of {n // 4:,} (federated): recall@10, QPS | {res['four_shards']['recall@10']:.4f}, "  # type: ignore[index]
+          f"{res['four_shards']['qps']:,.0f} (prime of all 4: {res['fed_prime_s'] * 1e3:.0f} ms) | report |")  # type: ignore[index]
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    labels = ["direct", "FRESH hit", "EVENTUAL hit", "STALE hit", "first after warm", "steady (warm lake)"]
+    vals = [res["direct_us"], *(res["hit_us"][m] for m in ("FRESH", "EVENTUAL", "STALE")),  # type: ignore[index]
+            res["warm_first_search_ms"] * 1e3, res["steady_search_ms"] * 1e3]  # type: ignore[operator]
+    ax.barh(labels[::-1], vals[::-1], color=["#888"] * 2 + ["#4a7"] * 3 + ["#347"])
+    ax.set_xlabel("microseconds per search (one thread, k = 10)")
+    ax.set_title(f"RuLake cache-hit cost vs a direct RabitqPlusIndex search (n = {n:,}, d = {d})")
+    fig.tight_layout()
+    fig.savefig(HERE / "lake.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
