@@ -76,16 +76,25 @@ def main() -> None:
     t = time.perf_counter()
     lakes["FRESH"].search_one("docs", queries[0], k)
     prime_s = time.perf_counter() - t
+    t = time.perf_counter()
+    lakes["FRESH"].search_one("docs", queries[1], k)  # the first hit after a prime, for comparison
+    res["first_after_prime_ms"] = (time.perf_counter() - t) * 1e3
     for name in ("EVENTUAL", "STALE"):
         lakes[name].search_one("docs", queries[0], k)
     res["build_s"], res["prime_s"] = build_s, prime_s
     res["prime_over_build"] = prime_s / build_s
 
-    # 1. cache-hit cost, one thread (single queries run on the calling thread)
-    direct_s = per_query_seconds(lambda q: direct.search(q, k), queries)
-    hit = {name: per_query_seconds(lambda q, lk=lk: lk.search_one("docs", q, k), queries)
-           for name, lk in lakes.items()}
-    direct_s = min(direct_s, per_query_seconds(lambda q: direct.search(q, k), queries))  # interleaved again
+    # 1. cache-hit cost, one thread (single queries run on the calling thread). The host is
+    # noisy, so the configurations are interleaved pass by pass and each keeps its best pass.
+    fns = {"direct": lambda q: direct.search(q, k)}
+    fns.update({name: (lambda q, lk=lk: lk.search_one("docs", q, k)) for name, lk in lakes.items()})
+    best = {name: float("inf") for name in fns}
+    for r in range(9):
+        order = list(fns)[r % len(fns):] + list(fns)[:r % len(fns)]
+        for name in order:
+            best[name] = min(best[name], per_query_seconds(fns[name], queries, rounds=1))
+    direct_s = best.pop("direct")
+    hit = best
     res["direct_us"] = direct_s * 1e6
     res["hit_us"] = {m: s * 1e6 for m, s in hit.items()}
     res["hit_over_direct"] = {m: s / direct_s for m, s in hit.items()}
@@ -98,14 +107,18 @@ def main() -> None:
         t = time.perf_counter()
         lakes["FRESH"].save_cache_to_dir(("hot", "docs"), tmp)
         res["save_s"] = time.perf_counter() - t
-        warm = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).build()
-        warm.register_backend(backend)
-        t = time.perf_counter()
-        warm.warm_from_dir(("hot", "docs"), tmp)
-        res["warm_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        warm.search_one("docs", queries[1], k)
-        first = time.perf_counter() - t
+        firsts, warms = [], []
+        for i in range(5):  # five restarts: the median first search and warm time
+            warm = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).build()
+            warm.register_backend(backend)
+            t = time.perf_counter()
+            warm.warm_from_dir(("hot", "docs"), tmp)
+            warms.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            warm.search_one("docs", queries[1 + i], k)
+            firsts.append(time.perf_counter() - t)
+        res["warm_s"] = statistics.median(warms)
+        first = statistics.median(firsts)
         lat = []
         for q in queries[2:202]:
             t0 = time.perf_counter()
@@ -132,8 +145,10 @@ def main() -> None:
         await asyncio.gather(*(lake.search_one_async("docs", q, k) for q in batch))
         return time.perf_counter() - t0
 
-    seq = min(back_to_back() for _ in range(5))
-    conc = min(asyncio.run(concurrent()) for _ in range(5))
+    seq = conc = float("inf")
+    for _ in range(7):  # interleaved, best of each
+        seq = min(seq, back_to_back())
+        conc = min(conc, asyncio.run(concurrent()))
     t = time.perf_counter()
     lake.search_batch("docs", batch, k)
     batch_s = time.perf_counter() - t
@@ -176,7 +191,7 @@ def main() -> None:
     print(f"| warm_from_dir / re-prime | {res['warm_s'] * 1e3:.0f} ms / {prime_s * 1e3:.0f} ms = "  # type: ignore[operator]
           f"{res['warm_over_prime']:.3f}x (pulls: {res['warm_pulls']}) | report |")
     print(f"| first search after warm / steady state | {res['warm_first_search_ms']:.3f} / {res['steady_search_ms']:.3f} ms = "
-          f"{res['warm_first_over_steady']:.2f}x | <= 1.5x |")
+          f"{res['warm_first_over_steady']:.2f}x (first hit after a prime: {res['first_after_prime_ms']:.3f} ms) | <= 1.5x |")
     print(f"| 100 concurrent search_one_async / 100 back to back | {conc * 1e3:.1f} / {seq * 1e3:.1f} ms = "
           f"{res['async_over_seq']:.2f}x (search_batch of 100: {batch_s * 1e3:.1f} ms) | <= 1.5x |")
     print(f"| one collection of {n:,}: recall@10, QPS | {res['one_collection']['recall@10']:.4f}, "  # type: ignore[index]

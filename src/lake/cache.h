@@ -31,6 +31,11 @@ typedef struct rv_key {
     bool checked, priming;
     uint32_t last_dim;
     rv_lake_stats stats;
+    /* the last identity the backend reported and its witness, so an unchanged identity costs a
+     * comparison instead of a SHAKE-256 */
+    rv_ident memo;
+    uint32_t memo_dim;
+    char memo_witness[RV_WITNESS_HEX + 1];
 } rv_key;
 
 struct rv_lake {

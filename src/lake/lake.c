@@ -98,6 +98,7 @@ static void rv_free_key(void *ctx, const char *k, size_t len, void *value)
     rv_key *key = value;
     rv_free(key->backend);
     rv_free(key->collection);
+    rv_ident_clear(&key->memo);
     rv_free(key);
 }
 
@@ -211,6 +212,17 @@ static void rv_lake_names(rv_backend **bs, size_t n, char *buf, size_t cap)
 rv_status rv_lake_resolve(rv_lake *L, const char *name, const char *collection, rv_backend **out)
 {
     *out = NULL;
+    pthread_mutex_lock(&L->mu); /* the common cases, without a snapshot */
+    if (!name && L->nbackends == 1)
+        *out = L->backends[0];
+    for (size_t i = 0; name && i < L->nbackends && !*out; i++)
+        if (strcmp(rv_backend_name(L->backends[i]), name) == 0)
+            *out = L->backends[i];
+    if (*out)
+        rv_backend_retain(*out);
+    pthread_mutex_unlock(&L->mu);
+    if (*out)
+        return RV_OK;
     rv_backend **bs;
     size_t n;
     rv_status st = rv_lake_backends(L, &bs, &n);
@@ -523,6 +535,13 @@ static void rv_dim_visit(void *ctx, const char *k, size_t len, void *value)
         c->dim = (uint32_t)e->ident.dim;
 }
 
+static bool rv_same_ident(const rv_ident *a, const rv_ident *b)
+{
+    if (a->opaque != b->opaque || strcmp(a->data_ref, b->data_ref) != 0)
+        return false;
+    return a->opaque ? strcmp(a->text, b->text) == 0 : a->num == b->num;
+}
+
 /* Under mu: the dim to compute the witness with when the backend could not tell it cheaply:
  * the key's last one, or that of a cached entry with the same data_ref and generation. */
 static uint32_t rv_dim_hint_locked(rv_lake *L, const rv_key *key, const rv_ident *id)
@@ -621,9 +640,22 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
             break;
         uint32_t dim = rv_dim_hint_locked(L, key, &id);
         char w[RV_WITNESS_HEX + 1] = "";
-        if (dim && (st = rv_lake_witness_of_ident(L, &id, dim, w)) != RV_OK) {
-            rv_ident_clear(&id);
-            break;
+        if (dim && key->memo.data_ref && key->memo_dim == dim && rv_same_ident(&key->memo, &id)) {
+            memcpy(w, key->memo_witness, sizeof w);
+        } else if (dim) {
+            if ((st = rv_lake_witness_of_ident(L, &id, dim, w)) != RV_OK) {
+                rv_ident_clear(&id);
+                break;
+            }
+            rv_ident_clear(&key->memo); /* remember it (best effort: on no memory, just recompute) */
+            key->memo.data_ref = rv_strdup(id.data_ref);
+            key->memo.text = rv_strdup(id.text);
+            key->memo.opaque = id.opaque;
+            key->memo.num = id.num;
+            key->memo_dim = dim;
+            memcpy(key->memo_witness, w, sizeof w);
+            if (!key->memo.data_ref || (id.text && !key->memo.text))
+                rv_ident_clear(&key->memo);
         }
         if (dim && key->entry && strcmp(key->entry->ident.witness, w) == 0) {
             RV_COUNT(L, key, hits);

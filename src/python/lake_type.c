@@ -5,13 +5,16 @@
  * with the GIL released (sync) or on a pool worker (async), then turned into Python objects.
  * Async methods create an asyncio future on the running loop, queue the call on the C pool
  * (rv_pool_submit: no executor, no thread per call) with copies of the query and names, and the
- * worker hands the result to the loop with loop.call_soon_threadsafe(_resolve_future, ...),
- * which drops it when the future was cancelled meanwhile.
+ * worker queues the finished call and wakes the loop through an eventfd the loop watches
+ * (add_reader), without ever taking the GIL; the loop resolves queued futures in batches,
+ * dropping results of cancelled futures.
  */
 #include "module.h"
 
 #include <string.h>
 #include <structmember.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 typedef struct rv_py_backend {
     PyObject_HEAD
@@ -534,12 +537,14 @@ static int rv_call_parse(rv_module_state *st, int op, const char *fname, PyObjec
 
 /* ---- async -------------------------------------------------------------------------------- */
 
-typedef struct rv_async_task {
+struct rv_async_task {
     rv_lake_call call;
     rv_module_state *st;
     PyObject *module, *owner, *loop, *future; /* strong */
     float *queries;
-} rv_async_task;
+    struct rv_async_task *next; /* in st->async_done */
+};
+typedef struct rv_async_task rv_async_task;
 
 static void rv_async_free(rv_async_task *t)
 {
@@ -549,38 +554,169 @@ static void rv_async_free(rv_async_task *t)
     PyMem_RawFree(t);
 }
 
+/* Under async_mu: the wake-up slot of loop, or NULL. */
+static rv_loop_slot *rv_loop_slot_locked(rv_module_state *st, PyObject *loop)
+{
+    for (size_t i = 0; i < st->nloops; i++)
+        if (st->loops[i].loop == loop)
+            return &st->loops[i];
+    return NULL;
+}
+
+/* On the loop's thread (GIL held): makes sure loop has a slot — an eventfd the loop watches with
+ * add_reader(fd, _drain_async, loop) — and counts one more outstanding call on it. */
+static int rv_loop_attach(rv_module_state *st, PyObject *loop)
+{
+    pthread_mutex_lock(&st->async_mu);
+    rv_loop_slot *slot = rv_loop_slot_locked(st, loop);
+    if (slot)
+        slot->outstanding++;
+    pthread_mutex_unlock(&st->async_mu);
+    if (slot)
+        return 0;
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) {
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    PyObject *fd_obj = PyLong_FromLong(fd);
+    PyObject *r = fd_obj ? PyObject_CallMethod(loop, "add_reader", "OOO", fd_obj, st->drain_async, loop) : NULL;
+    Py_XDECREF(fd_obj);
+    if (!r) {
+        close(fd);
+        return -1;
+    }
+    Py_DECREF(r);
+    pthread_mutex_lock(&st->async_mu);
+    if (st->nloops == st->loops_cap) {
+        size_t cap = st->loops_cap ? st->loops_cap * 2 : 4;
+        rv_loop_slot *grown = PyMem_RawRealloc(st->loops, cap * sizeof *grown);
+        if (!grown) {
+            pthread_mutex_unlock(&st->async_mu);
+            PyObject *rr = PyObject_CallMethod(loop, "remove_reader", "i", fd);
+            Py_XDECREF(rr);
+            close(fd);
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->loops = grown;
+        st->loops_cap = cap;
+    }
+    st->loops[st->nloops++] = (rv_loop_slot){Py_NewRef(loop), fd, 1, 0};
+    pthread_mutex_unlock(&st->async_mu);
+    return 0;
+}
+
+/* On a pool worker: runs the search without the GIL and queues the finished task; the first
+ * task of a burst writes the loop's eventfd (under the mutex, so the slot cannot go away). The
+ * worker never takes the GIL, so it never waits for the event loop's thread. */
 static void rv_async_run(void *ctx, size_t unused)
 {
     (void)unused;
     rv_async_task *t = ctx;
+    rv_module_state *st = t->st;
     rv_lake_call_run(&t->call);
-    PyGILState_STATE g = PyGILState_Ensure();
-    PyObject *value = rv_lake_call_result(t->st, &t->call);
-    PyObject *is_err = Py_False;
-    if (!value) {
-        PyObject *type, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyErr_NormalizeException(&type, &value, &tb);
-        if (value && tb)
-            PyException_SetTraceback(value, tb);
-        Py_XDECREF(type);
-        Py_XDECREF(tb);
-        is_err = Py_True;
+    pthread_mutex_lock(&st->async_mu);
+    t->next = NULL;
+    if (st->async_tail)
+        st->async_tail->next = t;
+    else
+        st->async_head = t;
+    st->async_tail = t;
+    rv_loop_slot *slot = rv_loop_slot_locked(st, t->loop);
+    if (slot && !slot->pending) {
+        slot->pending = 1;
+        uint64_t one = 1;
+        ssize_t w = write(slot->fd, &one, sizeof one); /* EAGAIN: already readable, fine */
+        (void)w;
     }
-    if (value) {
-        PyObject *r = PyObject_CallMethod(t->loop, "call_soon_threadsafe", "OOOO", t->st->resolve_future, t->future,
-                                          value, is_err);
+    pthread_mutex_unlock(&st->async_mu);
+}
+
+/* _drain_async(loop), on the loop's thread (its eventfd became readable): resolves every
+ * finished task of this loop — a future cancelled meanwhile just drops its result — and
+ * detaches the loop when nothing is outstanding. */
+static PyObject *rv_drain_async(PyObject *module, PyObject *loop)
+{
+    rv_module_state *st = PyModule_GetState(module);
+    rv_async_task *mine = NULL, **tail = &mine;
+    size_t count = 0;
+    pthread_mutex_lock(&st->async_mu);
+    rv_loop_slot *slot = rv_loop_slot_locked(st, loop);
+    if (slot) {
+        uint64_t v;
+        ssize_t r = read(slot->fd, &v, sizeof v);
+        (void)r;
+        slot->pending = 0;
+    }
+    rv_async_task **pp = &st->async_head, *prev = NULL;
+    while (*pp) {
+        rv_async_task *t = *pp;
+        if (t->loop == loop) {
+            *pp = t->next;
+            t->next = NULL;
+            *tail = t;
+            tail = &t->next;
+            count++;
+        } else {
+            prev = t;
+            pp = &t->next;
+        }
+    }
+    st->async_tail = prev;
+    pthread_mutex_unlock(&st->async_mu);
+    while (mine) {
+        rv_async_task *t = mine;
+        mine = t->next;
+        PyObject *value = rv_lake_call_result(st, &t->call);
+        const char *method = "set_result";
+        if (!value) {
+            PyObject *type, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            if (value && tb)
+                PyException_SetTraceback(value, tb);
+            Py_XDECREF(type);
+            Py_XDECREF(tb);
+            method = "set_exception";
+        }
+        PyObject *done = PyObject_CallMethod(t->future, "done", NULL);
+        int is_done = done ? PyObject_IsTrue(done) : 1;
+        Py_XDECREF(done);
+        if (value && is_done == 0) {
+            PyObject *r = PyObject_CallMethod(t->future, method, "O", value);
+            Py_XDECREF(r);
+        }
+        PyErr_Clear();
+        Py_XDECREF(value);
+        Py_DECREF(t->future);
+        Py_DECREF(t->loop);
+        Py_DECREF(t->owner);
+        Py_DECREF(t->module);
+        rv_async_free(t);
+    }
+    int fd = -1;
+    PyObject *loop_ref = NULL;
+    pthread_mutex_lock(&st->async_mu);
+    slot = rv_loop_slot_locked(st, loop);
+    if (slot) {
+        slot->outstanding -= count < slot->outstanding ? count : slot->outstanding;
+        if (slot->outstanding == 0) {
+            fd = slot->fd;
+            loop_ref = slot->loop;
+            *slot = st->loops[--st->nloops];
+        }
+    }
+    pthread_mutex_unlock(&st->async_mu);
+    if (fd >= 0) {
+        PyObject *r = PyObject_CallMethod(loop, "remove_reader", "i", fd);
         if (!r)
-            PyErr_Clear(); /* the loop was closed: nobody is waiting */
+            PyErr_Clear();
         Py_XDECREF(r);
-        Py_DECREF(value);
+        close(fd);
+        Py_DECREF(loop_ref);
     }
-    Py_DECREF(t->future);
-    Py_DECREF(t->loop);
-    Py_DECREF(t->owner);
-    Py_DECREF(t->module);
-    rv_async_free(t);
-    PyGILState_Release(g);
+    Py_RETURN_NONE;
 }
 
 /* Copies the borrowed strings and query of c into t, so the call outlives the arguments. */
@@ -657,7 +793,21 @@ static PyObject *rv_lake_submit(PyObject *owner, rv_lake *lake, rv_lake_session 
     t->owner = Py_NewRef(owner);
     t->loop = loop;
     t->future = Py_NewRef(future);
+    if (rv_loop_attach(st, loop) < 0) {
+        Py_DECREF(t->module);
+        Py_DECREF(t->owner);
+        Py_DECREF(t->future);
+        Py_DECREF(t->loop);
+        rv_async_free(t);
+        Py_DECREF(future);
+        return NULL;
+    }
     if (rv_pool_submit(rv_async_run, t) != 0) {
+        pthread_mutex_lock(&st->async_mu);
+        rv_loop_slot *slot = rv_loop_slot_locked(st, loop);
+        if (slot && slot->outstanding) /* the reader stays until the loop's next drain or close */
+            slot->outstanding--;
+        pthread_mutex_unlock(&st->async_mu);
         Py_DECREF(t->module);
         Py_DECREF(t->owner);
         Py_DECREF(t->future);
@@ -668,23 +818,6 @@ static PyObject *rv_lake_submit(PyObject *owner, rv_lake *lake, rv_lake_session 
         return NULL;
     }
     return future;
-}
-
-static PyObject *rv_resolve_future(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)module;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_resolve_future(future, value, is_error)");
-        return NULL;
-    }
-    PyObject *done = PyObject_CallMethod(args[0], "done", NULL);
-    if (!done)
-        return NULL;
-    int is_done = PyObject_IsTrue(done);
-    Py_DECREF(done);
-    if (is_done) /* cancelled while the search ran: drop the result */
-        Py_RETURN_NONE;
-    return PyObject_CallMethod(args[0], args[2] == Py_True ? "set_exception" : "set_result", "O", args[1]);
 }
 
 /* ---- sync search on a lake or session ------------------------------------------------- */
@@ -1333,7 +1466,7 @@ static PyObject *rv_bundle_read_fn(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef rv_lake_module_methods[] = {
-    {"_resolve_future", (PyCFunction)(void (*)(void))rv_resolve_future, METH_FASTCALL, NULL},
+    {"_drain_async", rv_drain_async, METH_O, NULL},
     {"_witness", rv_witness_fn, METH_VARARGS, "_witness(data_ref, dim, rotation_seed, rerank_factor, generation)"},
     {"_bundle_read", rv_bundle_read_fn, METH_O, "_bundle_read(dir) -> dict"},
     {NULL, NULL, 0, NULL},
@@ -1396,6 +1529,11 @@ int rv_py_lake_types_init(PyObject *module, rv_module_state *st)
         PyModule_AddObjectRef(module, "_RuLake", (PyObject *)st->LakeType) < 0 ||
         PyModule_AddType(module, st->SessionType) < 0 || PyModule_AddFunctions(module, rv_lake_module_methods) < 0)
         return -1;
-    st->resolve_future = PyObject_GetAttrString(module, "_resolve_future");
-    return st->resolve_future ? 0 : -1;
+    if (pthread_mutex_init(&st->async_mu, NULL) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot create a mutex");
+        return -1;
+    }
+    st->async_mu_ready = 1;
+    st->drain_async = PyObject_GetAttrString(module, "_drain_async");
+    return st->drain_async ? 0 : -1;
 }

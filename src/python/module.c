@@ -74,7 +74,7 @@ static int rv_module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->LocalBackendType);
     Py_VISIT(st->FsBackendType);
     Py_VISIT(st->lake_py);
-    Py_VISIT(st->resolve_future);
+    Py_VISIT(st->drain_async);
     return rv_py_errors_traverse(st, visit, arg);
 }
 
@@ -92,12 +92,21 @@ static int rv_module_clear(PyObject *m)
     Py_CLEAR(st->LocalBackendType);
     Py_CLEAR(st->FsBackendType);
     Py_CLEAR(st->lake_py);
-    Py_CLEAR(st->resolve_future);
+    Py_CLEAR(st->drain_async);
     rv_py_errors_clear(st);
     return 0;
 }
 
-static void rv_module_free(void *m) { rv_module_clear((PyObject *)m); }
+static void rv_module_free(void *m)
+{
+    rv_module_clear((PyObject *)m);
+    rv_module_state *st = PyModule_GetState((PyObject *)m);
+    if (st && st->async_mu_ready) {
+        pthread_mutex_destroy(&st->async_mu);
+        PyMem_RawFree(st->loops);
+        st->async_mu_ready = 0;
+    }
+}
 
 static PyModuleDef_Slot rv_module_slots[] = {
     {Py_mod_exec, rv_module_exec},

@@ -12,6 +12,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 
 #define PY_ARRAY_UNIQUE_SYMBOL rv_numpy_api
 #ifndef RV_PY_IMPORT_ARRAY
@@ -41,8 +42,21 @@ typedef struct rv_module_state {
     /* RuLake */
     PyTypeObject *LakeType, *SessionType, *LocalBackendType, *FsBackendType;
     PyObject *lake_py;        /* ruvector._lake, imported on first use (it imports us) */
-    PyObject *resolve_future; /* _resolve_future, for loop.call_soon_threadsafe */
+    PyObject *drain_async; /* _drain_async, scheduled with loop.call_soon_threadsafe */
+    /* finished async calls waiting for their loop, and each loop's wake-up eventfd */
+    pthread_mutex_t async_mu;
+    int async_mu_ready;
+    struct rv_async_task *async_head, *async_tail;
+    struct rv_loop_slot *loops;
+    size_t nloops, loops_cap;
 } rv_module_state;
+
+typedef struct rv_loop_slot {
+    PyObject *loop;     /* strong */
+    int fd;             /* eventfd watched by loop.add_reader(fd, _drain_async, loop) */
+    size_t outstanding; /* async calls submitted on this loop and not yet resolved */
+    int pending;        /* the fd was written since the last drain */
+} rv_loop_slot;
 
 extern PyModuleDef rv_module_def;
 
