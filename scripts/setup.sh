@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q "meson-python>=0.16" "meson>=1.4" ninja "numpy>=2.0" \
-    "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" typing_extensions 2>&1 | grep -v "^WARNING: Location" || true
+    "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" typing_extensions "uvloop>=0.19" 2>&1 | grep -v "^WARNING: Location" || true
 
 echo "setup: building ruvector"
 .venv/bin/python -m pip install -q --no-build-isolation --no-deps -Cbuild-dir=build/wheel . 2>&1 \

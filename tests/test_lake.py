@@ -613,3 +613,19 @@ def test_types_and_enums() -> None:
     assert ruvector.CacheStats(1, 1, 0, 0, 0, 0, 0, 0, 0.0, 0.0).hit_rate == 0.5
     assert os.fspath(ruvector.FsBackend(name="x", root="/tmp").root) == "/tmp"
     assert "RuLake(" in repr(ruvector.RuLake.builder().build())
+
+
+def test_async_under_uvloop(rng: np.random.Generator) -> None:
+    import uvloop  # a test dependency (pyproject [test], installed by scripts/setup.sh)
+
+    x = rng.standard_normal((2000, 16)).astype(np.float32)
+    backend = ruvector.LocalBackend(name="b")
+    backend.upsert("c", ids=np.arange(2000), vectors=x)
+    lake = make_lake()
+    lake.register_backend(backend)
+
+    async def main() -> list[list[ruvector.LakeHit]]:
+        return list(await asyncio.gather(*(lake.search_one_async("c", x[i], 3) for i in range(50))))
+
+    got = uvloop.run(main())
+    assert [r[0].id for r in got] == list(range(50))

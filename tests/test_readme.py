@@ -15,7 +15,7 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 @full_size_only
 def test_readme_python_blocks_run(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 2
+    assert len(blocks) >= 3
     monkeypatch.chdir(tmp_path)  # the quickstart saves index.rvx in the working directory
     namespace: dict[str, object] = {}
     for block in blocks:
@@ -23,3 +23,4 @@ def test_readme_python_blocks_run(tmp_path: pathlib.Path, monkeypatch: pytest.Mo
     assert (tmp_path / "index.rvx").exists()
     hits = namespace["hits"]
     assert isinstance(hits, list) and len(hits) == 10
+    assert (tmp_path / "bundle" / "table.rulake.json").exists() and (tmp_path / "cache" / "index.rvx").exists()
