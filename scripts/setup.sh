@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc pkg-config libxxhash-dev libssl-dev libjansson-dev)
+APT_PACKAGES=(gcc pkg-config libxxhash-dev libssl-dev libjansson-dev libcurl4-openssl-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -6,4 +6,5 @@
 #include "ruvector/base.h"
 #include "ruvector/index.h"
 #include "ruvector/lake.h"
+#include "ruvector/embed.h"
 #endif

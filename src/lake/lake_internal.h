@@ -5,6 +5,7 @@
 #define RV_LAKE_INTERNAL_H
 
 #include "base/internal.h"
+#include "base/strmap.h"
 #include "ruvector/lake.h"
 
 #define RV_BUNDLE_FILE "table.rulake.json"
@@ -33,30 +34,5 @@ rv_status rv_backend_pull(rv_backend *b, const char *collection, rv_pulled *out)
 rv_status rv_backend_holds(rv_backend *b, const char *collection, bool *out);
 /* A fresh random 64-bit value (getrandom; falls back to time and address bits). */
 uint64_t rv_random_u64(void);
-
-/* A string -> pointer hash map (chained, power-of-two buckets, XXH3). Keys are copied. */
-typedef struct rv_strmap_node {
-    struct rv_strmap_node *next;
-    uint64_t hash;
-    size_t key_len;
-    void *value;
-    char key[];
-} rv_strmap_node;
-
-typedef struct rv_strmap {
-    rv_strmap_node **buckets;
-    size_t nbuckets, count;
-} rv_strmap;
-
-void rv_strmap_free(rv_strmap *m);
-/* The value for key (key_len bytes, may contain NULs), or NULL. */
-void *rv_strmap_get(const rv_strmap *m, const char *key, size_t key_len);
-/* Inserts or replaces. Errors: NO_MEMORY. */
-rv_status rv_strmap_put(rv_strmap *m, const char *key, size_t key_len, void *value);
-/* Removes key; returns its value or NULL. */
-void *rv_strmap_del(rv_strmap *m, const char *key, size_t key_len);
-/* Calls fn for every entry (no mutation during the walk). */
-void rv_strmap_each(const rv_strmap *m, void (*fn)(void *ctx, const char *key, size_t key_len, void *value),
-                    void *ctx);
 
 #endif

@@ -52,6 +52,8 @@ static int rv_module_exec(PyObject *m)
         return -1;
     if (rv_py_lake_types_init(m, st) < 0)
         return -1;
+    if (rv_py_embed_types_init(m, st) < 0)
+        return -1;
     if (PyModule_AddStringConstant(m, "__version__", rv_version()) < 0)
         return -1;
     const char *note = rv_kernel_note();

@@ -131,6 +131,9 @@ PyObject *rv_py_index_wrap(rv_module_state *st, rv_index *idx);
 /* The rv_index of a Python index object, or NULL (no exception) when obj is not one. */
 rv_index *rv_py_index_handle(rv_module_state *st, PyObject *obj);
 
+/* embed_type.c */
+int rv_py_embed_types_init(PyObject *module, rv_module_state *st);
+
 /* lake_type.c / adapter.c */
 int rv_py_lake_types_init(PyObject *module, rv_module_state *st);
 /* ruvector._lake attribute `name` (borrowed from the cached module), or NULL with exception. */

@@ -1,0 +1,53 @@
+/*
+ * ruvector/embed.h — text embeddings in C: a BERT encoder (all-MiniLM-L6-v2 and other BERT-base
+ * shaped sentence-transformers) with the BERT-uncased WordPiece tokenizer, mean pooling and L2
+ * normalisation.
+ *
+ * Thread safety: a loaded embedder is immutable; rv_embedder_embed may run from any number of
+ * threads at once. Work is spread over the process-wide pool.
+ */
+#ifndef RUVECTOR_EMBED_H
+#define RUVECTOR_EMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ruvector/base.h"
+#include "ruvector/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rv_embedder rv_embedder;
+
+/* Loads a model directory: model.safetensors and vocab.txt, plus config.json (hyperparameters;
+ * all-MiniLM-L6-v2's when absent) and sentence_bert_config.json (max_seq_length; 256 when
+ * absent). Every tensor offset and shape is validated. Errors: IO, FORMAT, NO_MEMORY. Free with
+ * rv_embedder_destroy. */
+rv_status rv_embedder_load(const char *dir, rv_embedder **out);
+void rv_embedder_destroy(rv_embedder *e);
+/* Output dimension (hidden size) and the token limit per text ([CLS] and [SEP] included). */
+uint32_t rv_embedder_dim(const rv_embedder *e);
+uint32_t rv_embedder_max_seq_length(const rv_embedder *e);
+
+/* Tokenizes one UTF-8 text into at most cap ids ([CLS] ... [SEP], truncated to
+ * min(cap, max_seq_length)). Errors: INVALID_ARGUMENT (cap < 2), NO_MEMORY. */
+rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t len, int32_t *ids, size_t cap,
+                               size_t *n_out);
+
+/* Embeds n UTF-8 texts (lens[i] bytes each) into out (n x dim floats, L2-normalised rows).
+ * Texts are packed without padding; each row depends only on its own text. progress reports
+ * texts done. Errors: NO_MEMORY, CANCELLED. */
+rv_status rv_embedder_embed(const rv_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                            float *out, const rv_progress *progress);
+
+/* Downloads url to path atomically, verifying its SHA-256 (64 lowercase hex chars) before the
+ * rename. Errors: IO (network or file, message names the URL), FORMAT (digest mismatch). */
+rv_status rv_download(const char *url, const char *sha256_hex, const char *path, const rv_progress *progress);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,438 @@
+/*
+ * bert.c — the BERT encoder behind rv_embedder (shared/spec/reference/embed-models.md § 1).
+ *
+ * Ragged batching: the tokens of every text in a chunk are packed into one [tokens x hidden]
+ * matrix, so embeddings, the four projections (QKV fused into one), LayerNorm and GELU run on all
+ * tokens at once with no padding; only attention works per (text, head). Projections go through
+ * rv_gemm_nt (our blocked AVX2/FMA kernel), whose every output element is computed the same way
+ * whatever the row count, so embed(s) equals embed_batch([..., s, ...])[i] bit for bit.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/gemm.h"
+#include "base/internal.h"
+#include "base/kernels.h"
+#include "base/pool.h"
+#include "embed/safetensors.h"
+#include "embed/tokenizer.h"
+#include "ruvector/embed.h"
+
+#define RV_BERT_MAX_LAYERS 48
+#define RV_CHUNK_TOKENS 4096 /* tokens per forward pass: bounds the activations (~45 MB at 384) */
+
+typedef struct rv_bert_layer {
+    float *wqkv, *bqkv; /* [3H x H], [3H] */
+    float *wo, *bo;     /* [H x H] */
+    float *ln1_g, *ln1_b;
+    float *w1, *b1; /* [I x H] */
+    float *w2, *b2; /* [H x I] */
+    float *ln2_g, *ln2_b;
+} rv_bert_layer;
+
+struct rv_embedder {
+    size_t vocab, hidden, heads, inter, layers, max_pos, max_seq;
+    double eps;
+    float *word, *pos, *type, *emb_g, *emb_b;
+    rv_bert_layer layer[RV_BERT_MAX_LAYERS];
+    rv_vocab *tok;
+};
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+static size_t rv_json_size(json_t *root, const char *key, size_t dflt)
+{
+    json_t *v = json_object_get(root, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (size_t)json_integer_value(v) : dflt;
+}
+
+static char *rv_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = rv_alloc(a + b + 2);
+    if (p)
+        snprintf(p, a + b + 2, "%s%s%s", dir, a && dir[a - 1] == '/' ? "" : "/", name);
+    return p;
+}
+
+void rv_embedder_destroy(rv_embedder *e)
+{
+    if (!e)
+        return;
+    rv_free(e->word);
+    rv_free(e->pos);
+    rv_free(e->type);
+    rv_free(e->emb_g);
+    rv_free(e->emb_b);
+    for (size_t l = 0; l < e->layers; l++) {
+        rv_bert_layer *L = &e->layer[l];
+        float *all[] = {L->wqkv, L->bqkv, L->wo, L->bo, L->ln1_g, L->ln1_b, L->w1, L->b1, L->w2, L->b2, L->ln2_g, L->ln2_b};
+        for (size_t i = 0; i < RV_ARRAY_LEN(all); i++)
+            rv_free(all[i]);
+    }
+    rv_vocab_free(e->tok);
+    rv_free(e);
+}
+
+/* Loads q, k, v weights and fuses them into one [3H x H] matrix and [3H] bias. */
+static rv_status rv_load_qkv(const rv_safetensors *st, size_t l, size_t H, rv_bert_layer *L)
+{
+    static const char *const parts[] = {"query", "key", "value"};
+    L->wqkv = rv_alloc(3 * H * H * sizeof(float));
+    L->bqkv = rv_alloc(3 * H * sizeof(float));
+    if (!L->wqkv || !L->bqkv)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    for (int p = 0; p < 3; p++) {
+        char name[128];
+        float *w = NULL, *b = NULL;
+        size_t wd[2] = {H, H}, bd[1] = {H};
+        snprintf(name, sizeof name, "encoder.layer.%zu.attention.self.%s.weight", l, parts[p]);
+        rv_status s = rv_safetensors_f32(st, name, wd, 2, &w);
+        snprintf(name, sizeof name, "encoder.layer.%zu.attention.self.%s.bias", l, parts[p]);
+        if (s == RV_OK)
+            s = rv_safetensors_f32(st, name, bd, 1, &b);
+        if (s == RV_OK) {
+            memcpy(L->wqkv + (size_t)p * H * H, w, H * H * sizeof(float));
+            memcpy(L->bqkv + (size_t)p * H, b, H * sizeof(float));
+        }
+        rv_free(w);
+        rv_free(b);
+        if (s != RV_OK)
+            return s;
+    }
+    return RV_OK;
+}
+
+rv_status rv_embedder_load(const char *dir, rv_embedder **out)
+{
+    *out = NULL;
+    rv_embedder *e = rv_calloc(1, sizeof *e);
+    if (!e)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    e->vocab = 30522, e->hidden = 384, e->heads = 12, e->inter = 1536, e->layers = 6, e->max_pos = 512;
+    e->eps = 1e-12, e->max_seq = 256;
+    char *cfg_path = rv_join(dir, "config.json"), *st_path = rv_join(dir, "model.safetensors"),
+         *vocab_path = rv_join(dir, "vocab.txt"), *sb_path = rv_join(dir, "sentence_bert_config.json");
+    rv_status s = cfg_path && st_path && vocab_path && sb_path ? RV_OK : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    json_error_t err;
+    json_t *cfg = s == RV_OK ? json_load_file(cfg_path, 0, &err) : NULL;
+    if (cfg) {
+        e->vocab = rv_json_size(cfg, "vocab_size", e->vocab);
+        e->hidden = rv_json_size(cfg, "hidden_size", e->hidden);
+        e->heads = rv_json_size(cfg, "num_attention_heads", e->heads);
+        e->inter = rv_json_size(cfg, "intermediate_size", e->inter);
+        e->layers = rv_json_size(cfg, "num_hidden_layers", e->layers);
+        e->max_pos = rv_json_size(cfg, "max_position_embeddings", e->max_pos);
+        json_t *eps = json_object_get(cfg, "layer_norm_eps");
+        if (json_is_number(eps) && json_number_value(eps) > 0)
+            e->eps = json_number_value(eps);
+        json_t *act = json_object_get(cfg, "hidden_act");
+        if (json_is_string(act) && strcmp(json_string_value(act), "gelu") != 0)
+            s = rv_fail(RV_ERR_FORMAT, "%s: hidden_act '%s' is not supported (only exact 'gelu')", cfg_path,
+                        json_string_value(act));
+        json_decref(cfg);
+    }
+    json_t *sb = s == RV_OK ? json_load_file(sb_path, 0, &err) : NULL;
+    if (sb) {
+        e->max_seq = rv_json_size(sb, "max_seq_length", e->max_seq);
+        json_decref(sb);
+    }
+    if (s == RV_OK && (e->layers > RV_BERT_MAX_LAYERS || e->hidden % e->heads || e->hidden > 8192 ||
+                       e->inter > 65536 || e->max_pos > 65536 || e->vocab > 10000000))
+        s = rv_fail(RV_ERR_FORMAT, "%s: unsupported model shape", cfg_path);
+    if (e->max_seq > e->max_pos)
+        e->max_seq = e->max_pos;
+    rv_safetensors *st = NULL;
+    if (s == RV_OK)
+        s = rv_safetensors_open(st_path, &st);
+    const size_t H = e->hidden, I = e->inter;
+    if (s == RV_OK) {
+        size_t d_word[2] = {e->vocab, H}, d_pos[2] = {e->max_pos, H}, d_type[2] = {2, H}, d_h[1] = {H};
+        if ((s = rv_safetensors_f32(st, "embeddings.word_embeddings.weight", d_word, 2, &e->word)) == RV_OK &&
+            (s = rv_safetensors_f32(st, "embeddings.position_embeddings.weight", d_pos, 2, &e->pos)) == RV_OK &&
+            (s = rv_safetensors_f32(st, "embeddings.token_type_embeddings.weight", d_type, 2, &e->type)) == RV_OK &&
+            (s = rv_safetensors_f32(st, "embeddings.LayerNorm.weight", d_h, 1, &e->emb_g)) == RV_OK)
+            s = rv_safetensors_f32(st, "embeddings.LayerNorm.bias", d_h, 1, &e->emb_b);
+    }
+    for (size_t l = 0; l < e->layers && s == RV_OK; l++) {
+        rv_bert_layer *L = &e->layer[l];
+        char name[128];
+        size_t d_hh[2] = {H, H}, d_h[1] = {H}, d_ih[2] = {I, H}, d_hi[2] = {H, I}, d_i[1] = {I};
+#define RV_T(field, suffix, dims, nd)                                                       \
+    if (s == RV_OK) {                                                                       \
+        snprintf(name, sizeof name, "encoder.layer.%zu.%s", l, suffix);                     \
+        s = rv_safetensors_f32(st, name, dims, nd, &L->field);                              \
+    }
+        s = rv_load_qkv(st, l, H, L);
+        RV_T(wo, "attention.output.dense.weight", d_hh, 2)
+        RV_T(bo, "attention.output.dense.bias", d_h, 1)
+        RV_T(ln1_g, "attention.output.LayerNorm.weight", d_h, 1)
+        RV_T(ln1_b, "attention.output.LayerNorm.bias", d_h, 1)
+        RV_T(w1, "intermediate.dense.weight", d_ih, 2)
+        RV_T(b1, "intermediate.dense.bias", d_i, 1)
+        RV_T(w2, "output.dense.weight", d_hi, 2)
+        RV_T(b2, "output.dense.bias", d_h, 1)
+        RV_T(ln2_g, "output.LayerNorm.weight", d_h, 1)
+        RV_T(ln2_b, "output.LayerNorm.bias", d_h, 1)
+#undef RV_T
+    }
+    rv_safetensors_close(st);
+    if (s == RV_OK)
+        s = rv_vocab_load(vocab_path, &e->tok);
+    if (s == RV_OK && rv_vocab_size(e->tok) != e->vocab)
+        s = rv_fail(RV_ERR_FORMAT, "%s has %zu tokens but the model has %zu embeddings", vocab_path,
+                    rv_vocab_size(e->tok), e->vocab);
+    rv_free(cfg_path);
+    rv_free(st_path);
+    rv_free(vocab_path);
+    rv_free(sb_path);
+    if (s != RV_OK) {
+        rv_embedder_destroy(e);
+        return s;
+    }
+    *out = e;
+    return RV_OK;
+}
+
+uint32_t rv_embedder_dim(const rv_embedder *e) { return (uint32_t)e->hidden; }
+uint32_t rv_embedder_max_seq_length(const rv_embedder *e) { return (uint32_t)e->max_seq; }
+
+rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t len, int32_t *ids, size_t cap,
+                               size_t *n_out)
+{
+    return rv_tokenize(e->tok, text, len, rv_min(cap, e->max_seq), ids, n_out);
+}
+
+/* ---- the forward pass ------------------------------------------------------------------- */
+
+/* y[T x N] = x[T x K] . w[N x K]^T + b, through the GEMM driver. */
+typedef struct rv_linear_job {
+    float *y;
+    const float *b;
+    size_t n;
+} rv_linear_job;
+
+static void rv_linear_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
+                            size_t ldc)
+{
+    (void)task;
+    rv_linear_job *j = ctx;
+    for (size_t i = 0; i < rows; i++) {
+        float *yr = j->y + (i0 + i) * j->n + j0;
+        const float *cr = c + i * ldc, *br = j->b + j0;
+        for (size_t c2 = 0; c2 < cols; c2++)
+            yr[c2] = cr[c2] + br[c2];
+    }
+}
+
+static int rv_linear_begin(void *ctx, size_t task, size_t i0, size_t rows)
+{
+    (void)ctx, (void)task, (void)i0, (void)rows;
+    return 0;
+}
+
+static rv_status rv_linear(const float *x, size_t T, const float *w, const float *b, size_t n, size_t k, float *y)
+{
+    rv_linear_job j = {y, b, n};
+    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
+    return rv_gemm_nt(x, T, w, n, k, &c);
+}
+
+/* x = LayerNorm(x + r) row by row (r may be NULL), mean and biased variance in double. */
+static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps)
+{
+    for (size_t t = 0; t < T; t++) {
+        float *row = x + t * H;
+        if (r)
+            for (size_t i = 0; i < H; i++)
+                row[i] += r[t * H + i];
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < H; i++)
+            mean += row[i];
+        mean /= (double)H;
+        for (size_t i = 0; i < H; i++)
+            var += (row[i] - mean) * (row[i] - mean);
+        double inv = 1.0 / sqrt(var / (double)H + eps);
+        for (size_t i = 0; i < H; i++)
+            row[i] = (float)((row[i] - mean) * inv) * g[i] + b[i];
+    }
+}
+
+typedef struct rv_rows_job {
+    float *x;
+    const float *r, *g, *b;
+    size_t T, H;
+    double eps;
+    int gelu;
+} rv_rows_job;
+
+#define RV_ROWS_PER_TASK 32
+
+static void rv_rows_task(void *ctx, size_t task)
+{
+    rv_rows_job *j = ctx;
+    size_t t0 = task * RV_ROWS_PER_TASK, n = rv_min(RV_ROWS_PER_TASK, j->T - t0);
+    if (j->gelu) {
+        float *p = j->x + t0 * j->H;
+        for (size_t i = 0; i < n * j->H; i++)
+            p[i] = 0.5f * p[i] * (1.0f + erff(p[i] * 0.70710678118654752f));
+    } else {
+        rv_layernorm_rows(j->x + t0 * j->H, j->r ? j->r + t0 * j->H : NULL, n, j->H, j->g, j->b, j->eps);
+    }
+}
+
+static void rv_rows(rv_rows_job *j)
+{
+    rv_parallel_for((j->T + RV_ROWS_PER_TASK - 1) / RV_ROWS_PER_TASK, rv_rows_task, j);
+}
+
+typedef struct rv_attn_job {
+    const float *qkv; /* [T x 3H] */
+    float *ctx;       /* [T x H] */
+    const size_t *start, *len;
+    size_t nseq, heads, H, dh;
+    float *scratch; /* per task: max_len floats */
+    size_t max_len;
+} rv_attn_job;
+
+static void rv_attn_task(void *c, size_t task)
+{
+    rv_attn_job *j = c;
+    size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H3 = 3 * j->H, dh = j->dh;
+    const float *base = j->qkv + j->start[s] * H3;
+    float *p = rv_alloc(T * sizeof(float)), *acc = rv_alloc(dh * sizeof(float));
+    if (!p || !acc) { /* a result of zeros is caught by the caller's norm check */
+        rv_free(p);
+        rv_free(acc);
+        return;
+    }
+    const rv_kernels *K = rv_kernels_get();
+    const float scale = 1.0f / sqrtf((float)dh);
+    for (size_t i = 0; i < T; i++) {
+        const float *q = base + i * H3 + h * dh;
+        float mx = -INFINITY;
+        for (size_t t = 0; t < T; t++) {
+            p[t] = K->dot(q, base + t * H3 + j->H + h * dh, dh) * scale;
+            mx = p[t] > mx ? p[t] : mx;
+        }
+        float sum = 0;
+        for (size_t t = 0; t < T; t++) {
+            p[t] = expf(p[t] - mx);
+            sum += p[t];
+        }
+        float inv = 1.0f / sum;
+        memset(acc, 0, dh * sizeof(float));
+        for (size_t t = 0; t < T; t++) {
+            const float *v = base + t * H3 + 2 * j->H + h * dh;
+            float w = p[t] * inv;
+            for (size_t d = 0; d < dh; d++)
+                acc[d] += w * v[d];
+        }
+        memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, acc, dh * sizeof(float));
+    }
+    rv_free(p);
+    rv_free(acc);
+}
+
+/* Encodes nseq packed sequences (ids, per-sequence start/len) and writes pooled, normalised rows. */
+static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size_t *start, const size_t *len,
+                            size_t nseq, size_t T, float *out)
+{
+    const size_t H = e->hidden, I = e->inter;
+    float *x = rv_alloc(T * H * sizeof(float)), *qkv = rv_alloc(T * 3 * H * sizeof(float)),
+          *ctx = rv_alloc(T * H * sizeof(float)), *a = rv_alloc(T * H * sizeof(float)),
+          *f = rv_alloc(T * I * sizeof(float));
+    rv_status s = x && qkv && ctx && a && f ? RV_OK : rv_fail(RV_ERR_NO_MEMORY, "out of memory for %zu tokens", T);
+    if (s == RV_OK) {
+        for (size_t q = 0; q < nseq; q++)
+            for (size_t t = 0; t < len[q]; t++) {
+                float *row = x + (start[q] + t) * H;
+                const float *w = e->word + (size_t)ids[start[q] + t] * H, *p = e->pos + t * H;
+                for (size_t i = 0; i < H; i++)
+                    row[i] = (w[i] + p[i]) + e->type[i];
+            }
+        rv_rows_job ln = {x, NULL, e->emb_g, e->emb_b, T, H, e->eps, 0};
+        rv_rows(&ln);
+    }
+    for (size_t l = 0; l < e->layers && s == RV_OK; l++) {
+        const rv_bert_layer *L = &e->layer[l];
+        if ((s = rv_linear(x, T, L->wqkv, L->bqkv, 3 * H, H, qkv)) != RV_OK)
+            break;
+        rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads, NULL, 0};
+        rv_parallel_for(nseq * e->heads, rv_attn_task, &aj);
+        if ((s = rv_linear(ctx, T, L->wo, L->bo, H, H, a)) != RV_OK)
+            break;
+        rv_rows_job ln1 = {a, x, L->ln1_g, L->ln1_b, T, H, e->eps, 0};
+        rv_rows(&ln1);
+        if ((s = rv_linear(a, T, L->w1, L->b1, I, H, f)) != RV_OK)
+            break;
+        rv_rows_job gelu = {f, NULL, NULL, NULL, T, I, 0, 1};
+        rv_rows(&gelu);
+        if ((s = rv_linear(f, T, L->w2, L->b2, H, I, x)) != RV_OK)
+            break;
+        rv_rows_job ln2 = {x, a, L->ln2_g, L->ln2_b, T, H, e->eps, 0};
+        rv_rows(&ln2);
+    }
+    for (size_t q = 0; q < nseq && s == RV_OK; q++) {
+        float *o = out + q * H;
+        for (size_t i = 0; i < H; i++) {
+            double sum = 0;
+            for (size_t t = 0; t < len[q]; t++)
+                sum += x[(start[q] + t) * H + i];
+            o[i] = (float)(sum / (double)len[q]);
+        }
+        double nrm = 0;
+        for (size_t i = 0; i < H; i++)
+            nrm += (double)o[i] * o[i];
+        nrm = sqrt(nrm);
+        if (!(nrm > 0) || !isfinite(nrm)) {
+            s = rv_fail(RV_ERR_NO_MEMORY, "out of memory in attention (or a non-finite activation)");
+            break;
+        }
+        float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
+        for (size_t i = 0; i < H; i++)
+            o[i] *= inv;
+    }
+    rv_free(x);
+    rv_free(qkv);
+    rv_free(ctx);
+    rv_free(a);
+    rv_free(f);
+    return s;
+}
+
+rv_status rv_embedder_embed(const rv_embedder *e, const char *const *texts, const size_t *lens, size_t n, float *out,
+                            const rv_progress *progress)
+{
+    const size_t cap = e->max_seq;
+    int32_t *ids = rv_alloc((RV_CHUNK_TOKENS + cap) * sizeof(int32_t));
+    size_t *start = rv_alloc((RV_CHUNK_TOKENS / 2 + 1) * sizeof(size_t)),
+           *len = rv_alloc((RV_CHUNK_TOKENS / 2 + 1) * sizeof(size_t));
+    rv_status s = ids && start && len ? RV_OK : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    size_t done = 0;
+    while (s == RV_OK && done < n) {
+        size_t T = 0, m = 0;
+        while (done + m < n && T + cap <= RV_CHUNK_TOKENS + cap && m < RV_CHUNK_TOKENS / 2) {
+            if (T >= RV_CHUNK_TOKENS)
+                break;
+            size_t got = 0;
+            if ((s = rv_tokenize(e->tok, texts[done + m], lens[done + m], cap, ids + T, &got)) != RV_OK)
+                break;
+            start[m] = T;
+            len[m] = got;
+            T += got;
+            m++;
+        }
+        if (s == RV_OK)
+            s = rv_forward(e, ids, start, len, m, T, out + done * e->hidden);
+        done += m;
+        if (s == RV_OK && progress && progress->fn && progress->fn(progress->ctx, done, n) != 0)
+            s = rv_fail(RV_ERR_CANCELLED, "cancelled after %zu of %zu texts", done, n);
+    }
+    rv_free(ids);
+    rv_free(start);
+    rv_free(len);
+    return s;
+}

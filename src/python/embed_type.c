@@ -1,0 +1,266 @@
+/*
+ * embed_type.c — ruvector._Embedder: the C text embedder (model resolution is Python's job, in
+ * ruvector/_embed.py; this type loads a resolved directory).
+ */
+#include "module.h"
+
+#include <string.h>
+
+typedef struct rv_py_embedder {
+    PyObject_HEAD
+    rv_embedder *e;
+} rv_py_embedder;
+
+static rv_module_state *rv_state_of(PyObject *self)
+{
+    PyObject *m = PyType_GetModuleByDef(Py_TYPE(self), &rv_module_def);
+    return m ? PyModule_GetState(m) : NULL;
+}
+
+static int rv_embedder_init(PyObject *obj, PyObject *args, PyObject *kwds)
+{
+    rv_module_state *st = rv_state_of(obj);
+    static char *kw[] = {"path", NULL};
+    PyObject *path_obj, *bytes = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kw, &path_obj) || rv_py_path_get(st, path_obj, &bytes) < 0)
+        return -1;
+    rv_embedder *e = NULL;
+    rv_status s;
+    RV_NOGIL(s = rv_embedder_load(PyBytes_AS_STRING(bytes), &e););
+    Py_DECREF(bytes);
+    if (s != RV_OK) {
+        PyErr_Format(st->EmbedError, "%s", rv_last_error());
+        return -1;
+    }
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    rv_embedder_destroy(self->e);
+    self->e = e;
+    return 0;
+}
+
+static void rv_embedder_dealloc(PyObject *obj)
+{
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    PyTypeObject *tp = Py_TYPE(obj);
+    rv_embedder_destroy(self->e);
+    tp->tp_free(obj);
+    Py_DECREF(tp);
+}
+
+static int rv_ready(rv_module_state *st, rv_py_embedder *self)
+{
+    if (!self->e) {
+        PyErr_SetString(st->EmbedError, "the embedder is not loaded (use Embedder.from_pretrained)");
+        return -1;
+    }
+    return 0;
+}
+
+/* texts: a str or a list/tuple of str. Fills UTF-8 pointers and lengths (borrowed from the str
+ * objects held by *seq). */
+static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject **seq, const char ***ptrs,
+                        size_t **lens, Py_ssize_t *n)
+{
+    if (single) {
+        if (!PyUnicode_Check(arg)) {
+            PyErr_Format(st->ArgumentTypeError, "embed() takes a str, not %.100s (use embed_batch for several texts)",
+                         Py_TYPE(arg)->tp_name);
+            return -1;
+        }
+        *seq = PyTuple_Pack(1, arg);
+    } else {
+        if (PyUnicode_Check(arg) || PyBytes_Check(arg)) {
+            PyErr_SetString(st->ArgumentTypeError, "embed_batch() takes a list of str, not a single str (use embed)");
+            return -1;
+        }
+        *seq = PySequence_Fast(arg, "embed_batch() takes a list (or tuple) of str");
+        if (!*seq) {
+            PyObject *t, *v, *tb;
+            PyErr_Fetch(&t, &v, &tb);
+            Py_XDECREF(t);
+            Py_XDECREF(v);
+            Py_XDECREF(tb);
+            PyErr_Format(st->ArgumentTypeError, "embed_batch() takes a list (or tuple) of str, not %.100s",
+                         Py_TYPE(arg)->tp_name);
+            return -1;
+        }
+    }
+    if (!*seq)
+        return -1;
+    *n = PySequence_Fast_GET_SIZE(*seq);
+    *ptrs = PyMem_Calloc((size_t)*n + 1, sizeof(char *));
+    *lens = PyMem_Calloc((size_t)*n + 1, sizeof(size_t));
+    if (!*ptrs || !*lens) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        PyObject *s = PySequence_Fast_GET_ITEM(*seq, i);
+        if (!PyUnicode_Check(s)) {
+            PyErr_Format(st->ArgumentTypeError, "texts[%zd] is %.100s, not str", i, Py_TYPE(s)->tp_name);
+            return -1;
+        }
+        Py_ssize_t len;
+        const char *u = PyUnicode_AsUTF8AndSize(s, &len);
+        if (!u) { /* lone surrogates: encode them as U+FFFD, as the fast tokenizer sees them */
+            PyErr_Clear();
+            return -2 - (int)i;
+        }
+        (*ptrs)[i] = u;
+        (*lens)[i] = (size_t)len;
+    }
+    return 0;
+}
+
+static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
+{
+    rv_module_state *st = rv_state_of(obj);
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    if (rv_ready(st, self) < 0)
+        return NULL;
+    PyObject *seq = NULL, *fixed = NULL;
+    const char **ptrs = NULL;
+    size_t *lens = NULL;
+    Py_ssize_t n = 0;
+    int r = rv_texts_get(st, arg, single, &seq, &ptrs, &lens, &n);
+    if (r < -1) { /* retry with surrogates replaced */
+        Py_ssize_t bad = -2 - r;
+        PyObject *s = PySequence_Fast_GET_ITEM(seq, bad);
+        fixed = PyUnicode_AsEncodedString(s, "utf-8", "replace");
+        if (!fixed) {
+            r = -1;
+        } else {
+            PyObject *list = PySequence_List(seq);
+            PyObject *str = list ? PyUnicode_DecodeUTF8(PyBytes_AS_STRING(fixed), PyBytes_GET_SIZE(fixed), "strict") : NULL;
+            if (str && PyList_SetItem(list, bad, str) == 0) {
+                Py_CLEAR(fixed);
+                PyMem_Free(ptrs);
+                PyMem_Free(lens);
+                Py_DECREF(seq);
+                PyObject *res = rv_embed_common(obj, list, 0);
+                Py_DECREF(list);
+                if (res && single) {
+                    PyObject *row = PySequence_GetItem(res, 0);
+                    Py_DECREF(res);
+                    return row;
+                }
+                return res;
+            }
+            Py_XDECREF(list);
+            r = -1;
+        }
+    }
+    PyObject *out = NULL;
+    if (r == 0) {
+        npy_intp dims[2] = {n, (npy_intp)rv_embedder_dim(self->e)};
+        out = single ? PyArray_SimpleNew(1, dims + 1, NPY_FLOAT32) : PyArray_SimpleNew(2, dims, NPY_FLOAT32);
+        if (out && n > 0) {
+            rv_py_progress prog;
+            rv_status s;
+            if (rv_py_progress_init(st, NULL, "embedding", &prog) < 0) {
+                Py_CLEAR(out);
+            } else {
+                float *dst = PyArray_DATA((PyArrayObject *)out);
+                RV_NOGIL(s = rv_embedder_embed(self->e, ptrs, lens, (size_t)n, dst, &prog.c););
+                rv_py_progress_done(&prog);
+                if (s != RV_OK) {
+                    Py_CLEAR(out);
+                    if (!PyErr_Occurred())
+                        PyErr_Format(s == RV_ERR_NO_MEMORY ? PyExc_MemoryError : st->EmbedError, "%s", rv_last_error());
+                }
+            }
+        }
+    }
+    Py_XDECREF(fixed);
+    PyMem_Free(ptrs);
+    PyMem_Free(lens);
+    Py_XDECREF(seq);
+    return out;
+}
+
+static PyObject *rv_embed_one(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 1); }
+static PyObject *rv_embed_batch(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 0); }
+
+static PyObject *rv_tokenize_m(PyObject *obj, PyObject *arg)
+{
+    rv_module_state *st = rv_state_of(obj);
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    if (rv_ready(st, self) < 0)
+        return NULL;
+    if (!PyUnicode_Check(arg)) {
+        PyErr_Format(st->ArgumentTypeError, "tokenize() takes a str, not %.100s", Py_TYPE(arg)->tp_name);
+        return NULL;
+    }
+    PyObject *b = PyUnicode_AsEncodedString(arg, "utf-8", "replace");
+    if (!b)
+        return NULL;
+    size_t cap = rv_embedder_max_seq_length(self->e), n = 0;
+    int32_t *ids = PyMem_Malloc(cap * sizeof(int32_t));
+    rv_status s = ids ? rv_embedder_tokenize(self->e, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b), ids, cap, &n)
+                      : RV_ERR_NO_MEMORY;
+    Py_DECREF(b);
+    PyObject *list = NULL;
+    if (s == RV_OK) {
+        list = PyList_New((Py_ssize_t)n);
+        for (size_t i = 0; list && i < n; i++) {
+            PyObject *v = PyLong_FromLong(ids[i]);
+            if (!v)
+                Py_CLEAR(list);
+            else
+                PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+        }
+    } else {
+        PyErr_NoMemory();
+    }
+    PyMem_Free(ids);
+    return list;
+}
+
+static PyObject *rv_dim_get(PyObject *obj, void *c)
+{
+    (void)c;
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    return self->e ? PyLong_FromUnsignedLong(rv_embedder_dim(self->e)) : PyLong_FromLong(0);
+}
+
+static PyObject *rv_maxlen_get(PyObject *obj, void *c)
+{
+    (void)c;
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    return self->e ? PyLong_FromUnsignedLong(rv_embedder_max_seq_length(self->e)) : PyLong_FromLong(0);
+}
+
+static PyMethodDef rv_embedder_methods[] = {
+    {"embed", rv_embed_one, METH_O, "embed(text: str) -> np.ndarray (dim,) float32, L2-normalised."},
+    {"embed_batch", rv_embed_batch, METH_O,
+     "embed_batch(texts: list[str]) -> np.ndarray (n, dim) float32; row i equals embed(texts[i])."},
+    {"tokenize", rv_tokenize_m, METH_O, "tokenize(text: str) -> list[int]: the token ids the model sees."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef rv_embedder_getset[] = {
+    {"dim", rv_dim_get, NULL, "Embedding dimension.", NULL},
+    {"max_seq_length", rv_maxlen_get, NULL, "Tokens per text, [CLS] and [SEP] included; longer texts are truncated.",
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot rv_embedder_slots[] = {
+    {Py_tp_doc, (void *)"The C text embedder (use ruvector.Embedder.from_pretrained)."},
+    {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_embedder_init}, {Py_tp_dealloc, rv_embedder_dealloc},
+    {Py_tp_methods, rv_embedder_methods}, {Py_tp_getset, rv_embedder_getset}, {0, NULL},
+};
+
+static PyType_Spec rv_embedder_spec = {"ruvector._Embedder", sizeof(rv_py_embedder), 0,
+                                       Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, rv_embedder_slots};
+
+int rv_py_embed_types_init(PyObject *module, rv_module_state *st)
+{
+    PyObject *t = PyType_FromModuleAndSpec(module, &rv_embedder_spec, NULL);
+    if (!t)
+        return -1;
+    int r = PyModule_AddObjectRef(module, "_Embedder", t);
+    Py_DECREF(t);
+    (void)st;
+    return r;
+}
