@@ -41,6 +41,7 @@ from ruvector._ruvector import (
     __version__,
     cpu_features,
 )
+from ruvector._embed import Embedder
 from ruvector._hit import Hit
 from ruvector._lake import (
     BackendAdapter,
@@ -71,6 +72,7 @@ __all__ = [
     "DimensionMismatch",
     "DuplicateIdError",
     "EmbedError",
+    "Embedder",
     "EmptyIndex",
     "FlatF32Index",
     "FsBackend",

@@ -30,6 +30,7 @@ __all__ = [
     "DimensionMismatch",
     "DuplicateIdError",
     "EmbedError",
+    "Embedder",
     "EmptyIndex",
     "FlatF32Index",
     "FsBackend",
@@ -387,3 +388,25 @@ class RuLakeBundle:
     def verify(self) -> bool: ...
     @classmethod
     def read(cls, dir: str | os.PathLike[str]) -> RuLakeBundle: ...
+
+# ---- Embeddings (M3) ---------------------------------------------------------------------------
+
+class Embedder:
+    def __init__(self, path: PathLike) -> None: ...
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        use_packages: bool = True,
+        download: bool = True,
+        progress: Progress = None,
+    ) -> Embedder: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def max_seq_length(self) -> int: ...
+    def embed(self, text: str) -> npt.NDArray[np.float32]: ...
+    def embed_batch(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+    def embed_batch_async(self, texts: Sequence[str]) -> asyncio.Future[npt.NDArray[np.float32]]: ...
+    def tokenize(self, text: str) -> list[int]: ...

@@ -4,6 +4,7 @@
  */
 #include "module.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef struct rv_py_embedder {
@@ -181,6 +182,107 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
 static PyObject *rv_embed_one(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 1); }
 static PyObject *rv_embed_batch(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 0); }
 
+typedef struct rv_embed_task {
+    rv_py_async base;
+    const rv_embedder *e;
+    size_t n;
+    char **texts;
+    size_t *lens;
+    float *out;
+    rv_status status;
+    char msg[512];
+} rv_embed_task;
+
+static void rv_embed_task_run(rv_py_async *b)
+{
+    rv_embed_task *t = (rv_embed_task *)b;
+    t->status = t->n ? rv_embedder_embed(t->e, (const char *const *)t->texts, t->lens, t->n, t->out, NULL) : RV_OK;
+    if (t->status != RV_OK)
+        snprintf(t->msg, sizeof t->msg, "%s", rv_last_error());
+}
+
+static PyObject *rv_embed_task_result(rv_module_state *st, rv_py_async *b)
+{
+    rv_embed_task *t = (rv_embed_task *)b;
+    if (t->status != RV_OK) {
+        PyErr_SetString(t->status == RV_ERR_NO_MEMORY ? PyExc_MemoryError : st->EmbedError, t->msg);
+        return NULL;
+    }
+    npy_intp dims[2] = {(npy_intp)t->n, (npy_intp)rv_embedder_dim(t->e)};
+    PyObject *arr = PyArray_SimpleNew(2, dims, NPY_FLOAT32);
+    if (arr && t->n)
+        memcpy(PyArray_DATA((PyArrayObject *)arr), t->out, t->n * (size_t)dims[1] * sizeof(float));
+    return arr;
+}
+
+static void rv_embed_task_free(rv_py_async *b)
+{
+    rv_embed_task *t = (rv_embed_task *)b;
+    for (size_t i = 0; t->texts && i < t->n; i++)
+        PyMem_RawFree(t->texts[i]);
+    PyMem_RawFree(t->texts);
+    PyMem_RawFree(t->lens);
+    PyMem_RawFree(t->out);
+    PyMem_RawFree(t);
+}
+
+static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
+{
+    rv_module_state *st = rv_state_of(obj);
+    rv_py_embedder *self = (rv_py_embedder *)obj;
+    if (rv_ready(st, self) < 0)
+        return NULL;
+    if (PyUnicode_Check(arg) || PyBytes_Check(arg)) {
+        PyErr_SetString(st->ArgumentTypeError, "embed_batch_async() takes a list of str, not a single str");
+        return NULL;
+    }
+    PyObject *seq = PySequence_Fast(arg, "embed_batch_async() takes a list (or tuple) of str");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    rv_embed_task *t = PyMem_RawCalloc(1, sizeof *t);
+    if (!t) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    t->base.run = rv_embed_task_run;
+    t->base.result = rv_embed_task_result;
+    t->base.free = rv_embed_task_free;
+    t->e = self->e;
+    t->texts = PyMem_RawCalloc((size_t)n + 1, sizeof(char *));
+    t->lens = PyMem_RawCalloc((size_t)n + 1, sizeof(size_t));
+    t->out = PyMem_RawMalloc(((size_t)n + 1) * rv_embedder_dim(self->e) * sizeof(float));
+    int bad = !t->texts || !t->lens || !t->out;
+    if (bad)
+        PyErr_NoMemory();
+    for (Py_ssize_t i = 0; !bad && i < n; i++) {
+        PyObject *s = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyUnicode_Check(s)) {
+            PyErr_Format(st->ArgumentTypeError, "texts[%zd] is %.100s, not str", i, Py_TYPE(s)->tp_name);
+            bad = 1;
+            break;
+        }
+        PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "replace");
+        if (!b || !(t->texts[i] = PyMem_RawMalloc((size_t)PyBytes_GET_SIZE(b) + 1))) {
+            Py_XDECREF(b);
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            bad = 1;
+            break;
+        }
+        memcpy(t->texts[i], PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b) + 1);
+        t->lens[i] = (size_t)PyBytes_GET_SIZE(b);
+        t->n = (size_t)i + 1;
+        Py_DECREF(b);
+    }
+    Py_DECREF(seq);
+    if (bad) {
+        rv_embed_task_free(&t->base);
+        return NULL;
+    }
+    return rv_py_async_submit(st, obj, &t->base);
+}
+
 static PyObject *rv_tokenize_m(PyObject *obj, PyObject *arg)
 {
     rv_module_state *st = rv_state_of(obj);
@@ -234,6 +336,8 @@ static PyMethodDef rv_embedder_methods[] = {
     {"embed", rv_embed_one, METH_O, "embed(text: str) -> np.ndarray (dim,) float32, L2-normalised."},
     {"embed_batch", rv_embed_batch, METH_O,
      "embed_batch(texts: list[str]) -> np.ndarray (n, dim) float32; row i equals embed(texts[i])."},
+    {"embed_batch_async", rv_embed_batch_async, METH_O,
+     "embed_batch_async(texts: list[str]) -> asyncio.Future[np.ndarray]: embed_batch on the C pool."},
     {"tokenize", rv_tokenize_m, METH_O, "tokenize(text: str) -> list[int]: the token ids the model sees."},
     {NULL, NULL, 0, NULL},
 };
@@ -254,8 +358,39 @@ static PyType_Slot rv_embedder_slots[] = {
 static PyType_Spec rv_embedder_spec = {"ruvector._Embedder", sizeof(rv_py_embedder), 0,
                                        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, rv_embedder_slots};
 
+static PyObject *rv_download_fn(PyObject *module, PyObject *args)
+{
+    rv_module_state *st = PyModule_GetState(module);
+    const char *url, *sha;
+    PyObject *path_obj, *bytes = NULL, *progress = Py_None;
+    if (!PyArg_ParseTuple(args, "ssO|O", &url, &sha, &path_obj, &progress) || rv_py_path_get(st, path_obj, &bytes) < 0)
+        return NULL;
+    rv_py_progress prog;
+    if (rv_py_progress_init(st, progress, "downloading", &prog) < 0) {
+        Py_DECREF(bytes);
+        return NULL;
+    }
+    rv_status s;
+    RV_NOGIL(s = rv_download(url, sha, PyBytes_AS_STRING(bytes), &prog.c););
+    rv_py_progress_done(&prog);
+    Py_DECREF(bytes);
+    if (s != RV_OK) {
+        if (!PyErr_Occurred())
+            PyErr_Format(st->EmbedError, "%s", rv_last_error());
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef rv_embed_module_methods[] = {
+    {"_download", rv_download_fn, METH_VARARGS, "_download(url, sha256, path, progress=None)"},
+    {NULL, NULL, 0, NULL},
+};
+
 int rv_py_embed_types_init(PyObject *module, rv_module_state *st)
 {
+    if (PyModule_AddFunctions(module, rv_embed_module_methods) < 0)
+        return -1;
     PyObject *t = PyType_FromModuleAndSpec(module, &rv_embedder_spec, NULL);
     if (!t)
         return -1;

@@ -50,6 +50,8 @@ static int rv_module_exec(PyObject *m)
         return -1;
     if (rv_py_index_types_init(m, st) < 0)
         return -1;
+    if (rv_py_async_init(m, st) < 0)
+        return -1;
     if (rv_py_lake_types_init(m, st) < 0)
         return -1;
     if (rv_py_embed_types_init(m, st) < 0)

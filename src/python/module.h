@@ -46,7 +46,7 @@ typedef struct rv_module_state {
     /* finished async calls waiting for their loop, and each loop's wake-up eventfd */
     pthread_mutex_t async_mu;
     int async_mu_ready;
-    struct rv_async_task *async_head, *async_tail;
+    struct rv_py_async *async_head, *async_tail;
     struct rv_loop_slot *loops;
     size_t nloops, loops_cap;
 } rv_module_state;
@@ -130,6 +130,22 @@ int rv_py_index_types_init(PyObject *module, rv_module_state *st);
 PyObject *rv_py_index_wrap(rv_module_state *st, rv_index *idx);
 /* The rv_index of a Python index object, or NULL (no exception) when obj is not one. */
 rv_index *rv_py_index_handle(rv_module_state *st, PyObject *obj);
+
+/* async.c — a unit of *_async work. Embed it first in a task struct; run() is called on a pool
+ * worker without the GIL, result() on the loop's thread with it (NULL + exception = the
+ * future's exception), free() releases the task (with or without the GIL). */
+typedef struct rv_py_async {
+    void (*run)(struct rv_py_async *t);
+    PyObject *(*result)(rv_module_state *st, struct rv_py_async *t);
+    void (*free)(struct rv_py_async *t);
+    rv_module_state *st;
+    PyObject *module, *owner, *loop, *future; /* strong; set by rv_py_async_submit */
+    struct rv_py_async *next;
+} rv_py_async;
+int rv_py_async_init(PyObject *module, rv_module_state *st);
+/* Returns the asyncio future for t, which it owns from now on (freed also on failure). Needs a
+ * running event loop (RuntimeError otherwise). */
+PyObject *rv_py_async_submit(rv_module_state *st, PyObject *owner, rv_py_async *t);
 
 /* embed_type.c */
 int rv_py_embed_types_init(PyObject *module, rv_module_state *st);
