@@ -22,6 +22,7 @@
 
 typedef struct rv_gemm_job {
     const float *a, *b;
+    const float *bpacked; /* rv_gemm_packed data, or NULL to pack per task */
     size_t m, n, k, mb;
     const rv_gemm_consumer *consumer;
     atomic_int failed;
@@ -71,9 +72,9 @@ static void rv_gemm_task(void *ctx, size_t task)
     const size_t k = job->k, i0 = task * job->mb, rows = rv_min(job->mb, job->m - i0);
     const size_t mbp = rv_round_up(rows, RV_GEMM_MR);
     float *apack = rv_alloc(mbp * k * sizeof(float));
-    float *bpack = rv_alloc((size_t)RV_GEMM_NB * RV_GEMM_KC * sizeof(float));
+    float *bpack = job->bpacked ? NULL : rv_alloc((size_t)RV_GEMM_NB * RV_GEMM_KC * sizeof(float));
     float *ctile = rv_alloc(mbp * RV_GEMM_NB * sizeof(float));
-    if (!apack || !bpack || !ctile || cons->begin(cons->ctx, task, i0, rows) != 0) {
+    if (!apack || (!bpack && !job->bpacked) || !ctile || cons->begin(cons->ctx, task, i0, rows) != 0) {
         job->failed = 1;
         goto done;
     }
@@ -83,11 +84,15 @@ static void rv_gemm_task(void *ctx, size_t task)
         memset(ctile, 0, mbp * RV_GEMM_NB * sizeof(float));
         for (size_t kb = 0; kb < k; kb += RV_GEMM_KC) {
             const size_t kc = rv_min(RV_GEMM_KC, k - kb);
-            rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
+            const float *bp = bpack;
+            if (job->bpacked) /* block jb starts at jb * k; its chunk kb at kb * nbp within */
+                bp = job->bpacked + jb * k + kb * nbp;
+            else
+                rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
             for (size_t p = 0; p < nbp / RV_GEMM_NR; p++)
                 for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
                     K->gemm_micro(kc, apack + ip * RV_GEMM_MR * k + kb * RV_GEMM_MR,
-                                  bpack + p * RV_GEMM_NR * kc,
+                                  bp + p * RV_GEMM_NR * kc,
                                   ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB);
         }
         cons->block(cons->ctx, task, i0, rows, jb, nb, ctile, RV_GEMM_NB);
@@ -105,8 +110,41 @@ rv_status rv_gemm_nt(const float *a, size_t m, const float *b, size_t n, size_t 
 {
     size_t mb, tasks;
     rv_gemm_plan(m, &mb, &tasks);
-    rv_gemm_job job = {a, b, m, n, k, mb, consumer, 0};
+    rv_gemm_job job = {a, b, NULL, m, n, k, mb, consumer, 0};
     rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
     return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, n, k)
+                      : RV_OK;
+}
+
+rv_status rv_gemm_pack(const float *b, size_t n, size_t k, rv_gemm_packed *out)
+{
+    const rv_kernels *K = rv_kernels_get();
+    size_t total;
+    out->data = rv_mul(rv_round_up(n, RV_GEMM_NR), k, &total) ? rv_alloc(total * sizeof(float)) : NULL;
+    if (!out->data)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory packing a %zu x %zu matrix", n, k);
+    out->n = n;
+    out->k = k;
+    for (size_t jb = 0; jb < n; jb += RV_GEMM_NB) {
+        const size_t nb = rv_min(RV_GEMM_NB, n - jb), nbp = rv_round_up(nb, RV_GEMM_NR);
+        for (size_t kb = 0; kb < k; kb += RV_GEMM_KC)
+            rv_pack_b(K, b + jb * k, nb, k, kb, rv_min(RV_GEMM_KC, k - kb), out->data + jb * k + kb * nbp, nbp);
+    }
+    return RV_OK;
+}
+
+void rv_gemm_packed_free(rv_gemm_packed *p)
+{
+    rv_free(p->data);
+    p->data = NULL;
+}
+
+rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, const rv_gemm_consumer *consumer)
+{
+    size_t mb, tasks;
+    rv_gemm_plan(m, &mb, &tasks);
+    rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, consumer, 0};
+    rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
+    return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, b->n, b->k)
                       : RV_OK;
 }

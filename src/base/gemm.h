@@ -37,4 +37,17 @@ void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks);
 rv_status rv_gemm_nt(const float *a, size_t m, const float *b, size_t n, size_t k,
                      const rv_gemm_consumer *consumer);
 
+/* B packed once for many products (model weights): the micro-panel layout rv_gemm_nt builds per
+ * task and per block, so products with it skip the packing (bit-identical results). */
+typedef struct rv_gemm_packed {
+    float *data;
+    size_t n, k;
+} rv_gemm_packed;
+
+/* Packs b (n x k). Errors: NO_MEMORY. Free with rv_gemm_packed_free. */
+rv_status rv_gemm_pack(const float *b, size_t n, size_t k, rv_gemm_packed *out);
+void rv_gemm_packed_free(rv_gemm_packed *p);
+/* rv_gemm_nt with a packed B. */
+rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, const rv_gemm_consumer *consumer);
+
 #endif

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "base/internal.h"
+#include "base/gelu_impl.h"
 #include "base/kernels.h"
 
 static const int32_t rv_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -218,6 +219,8 @@ static void rv_bitplane_dot_avx2(const uint64_t *codes, size_t words, unsigned c
         rv_bitplane_body(codes, words, code_bits, count, planes, query_bits, out);
 }
 
+static void rv_gelu_avx2(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
+
 const rv_kernels rv_kernels_avx2_table = {
     .name = "avx2",
     .l2sq = rv_l2sq_avx2,
@@ -226,5 +229,6 @@ const rv_kernels rv_kernels_avx2_table = {
     .gemm_micro = rv_gemm_micro_avx2,
     .select_below = rv_select_below_avx2,
     .pack_rows16 = rv_pack_rows16_avx2,
+    .gelu = rv_gelu_avx2,
     .bitplane_dot = rv_bitplane_dot_avx2,
 };

@@ -6,6 +6,7 @@
  * ISA with -ffp-contract=off so the compiler cannot fuse or reorder anything.
  */
 #include "base/internal.h"
+#include "base/gelu_impl.h"
 #include "base/kernels.h"
 
 static float rv_reduce32(const float acc[32])
@@ -89,6 +90,8 @@ static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, unsigned
     }
 }
 
+static void rv_gelu_scalar(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
+
 static const rv_kernels rv_kernels_scalar_table = {
     .name = "scalar",
     .l2sq = rv_l2sq_scalar,
@@ -97,6 +100,7 @@ static const rv_kernels rv_kernels_scalar_table = {
     .gemm_micro = rv_gemm_micro_scalar,
     .select_below = rv_select_below_scalar,
     .pack_rows16 = rv_pack_rows16_scalar,
+    .gelu = rv_gelu_scalar,
     .bitplane_dot = rv_bitplane_dot_scalar,
 };
 

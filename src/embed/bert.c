@@ -30,6 +30,7 @@ typedef struct rv_bert_layer {
     float *w1, *b1; /* [I x H] */
     float *w2, *b2; /* [H x I] */
     float *ln2_g, *ln2_b;
+    rv_gemm_packed pqkv, po, p1, p2; /* the weights in the GEMM's panel layout (packed once) */
 } rv_bert_layer;
 
 struct rv_embedder {
@@ -71,6 +72,10 @@ void rv_embedder_destroy(rv_embedder *e)
         float *all[] = {L->wqkv, L->bqkv, L->wo, L->bo, L->ln1_g, L->ln1_b, L->w1, L->b1, L->w2, L->b2, L->ln2_g, L->ln2_b};
         for (size_t i = 0; i < RV_ARRAY_LEN(all); i++)
             rv_free(all[i]);
+        rv_gemm_packed_free(&L->pqkv);
+        rv_gemm_packed_free(&L->po);
+        rv_gemm_packed_free(&L->p1);
+        rv_gemm_packed_free(&L->p2);
     }
     rv_vocab_free(e->tok);
     rv_free(e);
@@ -177,6 +182,17 @@ rv_status rv_embedder_load(const char *dir, rv_embedder **out)
         RV_T(ln2_g, "output.LayerNorm.weight", d_h, 1)
         RV_T(ln2_b, "output.LayerNorm.bias", d_h, 1)
 #undef RV_T
+        /* pack the projections once; the row-major copies are not needed after that */
+        if (s == RV_OK && (s = rv_gemm_pack(L->wqkv, 3 * H, H, &L->pqkv)) == RV_OK &&
+            (s = rv_gemm_pack(L->wo, H, H, &L->po)) == RV_OK && (s = rv_gemm_pack(L->w1, I, H, &L->p1)) == RV_OK)
+            s = rv_gemm_pack(L->w2, H, I, &L->p2);
+        if (s == RV_OK) {
+            rv_free(L->wqkv);
+            rv_free(L->wo);
+            rv_free(L->w1);
+            rv_free(L->w2);
+            L->wqkv = L->wo = L->w1 = L->w2 = NULL;
+        }
     }
     rv_safetensors_close(st);
     if (s == RV_OK)
@@ -233,11 +249,11 @@ static int rv_linear_begin(void *ctx, size_t task, size_t i0, size_t rows)
     return 0;
 }
 
-static rv_status rv_linear(const float *x, size_t T, const float *w, const float *b, size_t n, size_t k, float *y)
+static rv_status rv_linear(const float *x, size_t T, const rv_gemm_packed *w, const float *b, float *y)
 {
-    rv_linear_job j = {y, b, n};
+    rv_linear_job j = {y, b, w->n};
     rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
-    return rv_gemm_nt(x, T, w, n, k, &c);
+    return rv_gemm_nt_packed(x, T, w, &c);
 }
 
 /* x = LayerNorm(x + r) row by row (r may be NULL), mean and biased variance in double. */
@@ -276,8 +292,7 @@ static void rv_rows_task(void *ctx, size_t task)
     size_t t0 = task * RV_ROWS_PER_TASK, n = rv_min(RV_ROWS_PER_TASK, j->T - t0);
     if (j->gelu) {
         float *p = j->x + t0 * j->H;
-        for (size_t i = 0; i < n * j->H; i++)
-            p[i] = 0.5f * p[i] * (1.0f + erff(p[i] * 0.70710678118654752f));
+        rv_kernels_get()->gelu(p, n * j->H);
     } else {
         rv_layernorm_rows(j->x + t0 * j->H, j->r ? j->r + t0 * j->H : NULL, n, j->H, j->g, j->b, j->eps);
     }
@@ -358,19 +373,19 @@ static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size
     }
     for (size_t l = 0; l < e->layers && s == RV_OK; l++) {
         const rv_bert_layer *L = &e->layer[l];
-        if ((s = rv_linear(x, T, L->wqkv, L->bqkv, 3 * H, H, qkv)) != RV_OK)
+        if ((s = rv_linear(x, T, &L->pqkv, L->bqkv, qkv)) != RV_OK)
             break;
         rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads, NULL, 0};
         rv_parallel_for(nseq * e->heads, rv_attn_task, &aj);
-        if ((s = rv_linear(ctx, T, L->wo, L->bo, H, H, a)) != RV_OK)
+        if ((s = rv_linear(ctx, T, &L->po, L->bo, a)) != RV_OK)
             break;
         rv_rows_job ln1 = {a, x, L->ln1_g, L->ln1_b, T, H, e->eps, 0};
         rv_rows(&ln1);
-        if ((s = rv_linear(a, T, L->w1, L->b1, I, H, f)) != RV_OK)
+        if ((s = rv_linear(a, T, &L->p1, L->b1, f)) != RV_OK)
             break;
         rv_rows_job gelu = {f, NULL, NULL, NULL, T, I, 0, 1};
         rv_rows(&gelu);
-        if ((s = rv_linear(f, T, L->w2, L->b2, H, I, x)) != RV_OK)
+        if ((s = rv_linear(f, T, &L->p2, L->b2, x)) != RV_OK)
             break;
         rv_rows_job ln2 = {x, a, L->ln2_g, L->ln2_b, T, H, e->eps, 0};
         rv_rows(&ln2);

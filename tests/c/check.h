@@ -41,5 +41,6 @@ void test_pool(void);
 void test_index(void);
 void test_persist(void);
 void test_lake(void);
+void test_embed(void);
 
 #endif

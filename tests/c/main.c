@@ -26,7 +26,7 @@ static const struct {
     void (*fn)(void);
 } groups[] = {
     {"kernels", test_kernels}, {"structs", test_structs}, {"pool", test_pool},
-    {"index", test_index},     {"persist", test_persist}, {"lake", test_lake},
+    {"index", test_index},     {"persist", test_persist}, {"lake", test_lake}, {"embed", test_embed},
 };
 
 int main(int argc, char **argv)
