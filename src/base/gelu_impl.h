@@ -16,12 +16,23 @@
 
 static inline float rv_gelu_one(float v)
 {
-    const float a = (v < 0 ? -v : v) * 0.70710678118654752f;
+    /* sign and magnitude through the bits, clamps as unsigned compares (ordered like the floats for
+     * non-negative values): no branches, so the loop vectorizes */
+    uint32_t vb;
+    memcpy(&vb, &v, sizeof vb);
+    const uint32_t sign = vb & 0x80000000u, ab = vb & 0x7fffffffu;
+    float a;
+    memcpy(&a, &ab, sizeof a);
+    a = a * 0.70710678118654752f;
     const float t = 1.0f / (1.0f + 0.3275911f * a);
     const float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f +
                                                                                        t * 1.061405429f))));
-    float y = -(a * a);
-    y = y < -87.0f ? -87.0f : y;
+    float a2 = a * a;
+    uint32_t a2b;
+    memcpy(&a2b, &a2, sizeof a2b);
+    a2b = a2b < 0x42AE0000u ? a2b : 0x42AE0000u; /* min(a^2, 87): e^{-87} is the smallest we build */
+    memcpy(&a2, &a2b, sizeof a2);
+    const float y = -a2;
     const float nf = (y * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round(y / ln2) */
     const float r = (y - nf * 0.693359375f) - nf * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -35,7 +46,11 @@ static inline float rv_gelu_one(float v)
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     const float erf_abs = 1.0f - poly * (er * scale);
-    const float erf_v = v < 0 ? -erf_abs : erf_abs;
+    uint32_t eb;
+    memcpy(&eb, &erf_abs, sizeof eb);
+    eb ^= sign;
+    float erf_v;
+    memcpy(&erf_v, &eb, sizeof erf_v);
     return 0.5f * v * (1.0f + erf_v);
 }
 

@@ -14,6 +14,7 @@
  *   pack_rows16      bit-identical (a copy).
  *   bitplane_dot     bit-identical (integers).
  *   gelu             bit-identical (the same branch-free float code, gelu_impl.h).
+ *   axpy             within 2^-23 (|a x[i]| + |y[i]|) per element (the AVX2 twin fuses).
  */
 #ifndef RV_BASE_KERNELS_H
 #define RV_BASE_KERNELS_H
@@ -44,6 +45,8 @@ typedef struct rv_kernels {
     void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
     /* x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place, within 5e-7 of the exact value. */
     void (*gelu)(float *x, size_t n);
+    /* y[i] += a * x[i] for i < n */
+    void (*axpy)(size_t n, float a, const float *x, float *y);
     /* The RaBitQ code scan. Each of `count` codes has `code_bits` planes of `words` u64 (plane-major;
      * bit i of a plane in word i/64 at bit i%64); the query has `query_bits` planes of `words`:
      *   out[2r]   = sum_b sum_j 2^(b+j) popcount(code_b & query_j)   (= <u, q> for integer vectors)

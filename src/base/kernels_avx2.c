@@ -8,6 +8,7 @@
  * step, FMA-bound on Zen 3 / Skylake: 12 FMAs vs 8 loads per k step).
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "base/internal.h"
 #include "base/gelu_impl.h"
@@ -221,6 +222,16 @@ static void rv_bitplane_dot_avx2(const uint64_t *codes, size_t words, unsigned c
 
 static void rv_gelu_avx2(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
 
+static void rv_axpy_avx2(size_t n, float a, const float *x, float *y)
+{
+    const __m256 va = _mm256_set1_ps(a);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++)
+        y[i] = fmaf(a, x[i], y[i]);
+}
+
 const rv_kernels rv_kernels_avx2_table = {
     .name = "avx2",
     .l2sq = rv_l2sq_avx2,
@@ -230,5 +241,6 @@ const rv_kernels rv_kernels_avx2_table = {
     .select_below = rv_select_below_avx2,
     .pack_rows16 = rv_pack_rows16_avx2,
     .gelu = rv_gelu_avx2,
+    .axpy = rv_axpy_avx2,
     .bitplane_dot = rv_bitplane_dot_avx2,
 };

@@ -92,6 +92,12 @@ static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, unsigned
 
 static void rv_gelu_scalar(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
 
+static void rv_axpy_scalar(size_t n, float a, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
 static const rv_kernels rv_kernels_scalar_table = {
     .name = "scalar",
     .l2sq = rv_l2sq_scalar,
@@ -101,6 +107,7 @@ static const rv_kernels rv_kernels_scalar_table = {
     .select_below = rv_select_below_scalar,
     .pack_rows16 = rv_pack_rows16_scalar,
     .gelu = rv_gelu_scalar,
+    .axpy = rv_axpy_scalar,
     .bitplane_dot = rv_bitplane_dot_scalar,
 };
 

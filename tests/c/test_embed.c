@@ -92,8 +92,29 @@ static void test_packed_gemm(void)
     }
 }
 
+static void test_axpy(void)
+{
+    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    for (size_t n = 0; n <= 70; n++) {
+        float x[70], y1[70], y2[70];
+        rv_test_fill(x, 70, n + 1);
+        rv_test_fill(y1, 70, n + 100);
+        memcpy(y2, y1, sizeof y1);
+        float a = 0.37f * (float)n - 3.0f;
+        s->axpy(n, a, x, y1);
+        for (size_t i = 0; i < n; i++) /* the scalar reference is the plain expression */
+            CHECK(y1[i] == y2[i] + a * x[i]);
+        if (v) {
+            v->axpy(n, a, x, y2);
+            for (size_t i = 0; i < n; i++)
+                CHECK(fabsf(y1[i] - y2[i]) <= 0x1p-23f * (fabsf(a * x[i]) + fabsf(y1[i])) + 1e-30f);
+        }
+    }
+}
+
 void test_embed(void)
 {
+    test_axpy();
     test_gelu();
     test_packed_gemm();
 }
