@@ -7,7 +7,7 @@ batch QPS and build time on all threads (every library), and memory per vector (
 the saved index, for every library). Writes
 bench/results/peers-<dataset>.json/.md and a recall-vs-QPS plot bench/peers-<dataset>.png.
 
-    bash bench/run.sh peers                               # clustered d=128 and d=768, uniform d=128
+    bash bench/run.sh peers          # clustered d=128 and d=768, uniform d=128, MiniLM sentences d=384
     .venv/bin/python bench/bench_peers.py --datasets clustered128 --n 100000
 """
 
@@ -29,7 +29,33 @@ sys.path.insert(0, str(HERE))
 from bench_rabitq import upstream_clustered  # noqa: E402
 
 
+def minilm(n: int, nq: int) -> tuple[np.ndarray, np.ndarray]:
+    """Real sentence embeddings: all-MiniLM-L6-v2 (ruvector's C embedder) over sentences of the
+    standard library's, NumPy's, SciPy's and scikit-learn's docstrings; queries are held-out
+    sentences. Cached in bench/results/cache/ (embedding ~90k sentences takes minutes)."""
+    from corpus import stdlib_sentences
+
+    import ruvector
+
+    cache = HERE / "results" / "cache" / f"minilm384-{n}-{nq}.npz"
+    if cache.exists():
+        z = np.load(cache)
+        return z["xb"], z["xq"]
+    texts = stdlib_sentences(n + nq, extra=("numpy", "scipy", "sklearn"))
+    rng = np.random.default_rng(4)
+    order = rng.permutation(len(texts))
+    queries, base = [texts[i] for i in order[:nq]], [texts[i] for i in order[nq:]]
+    emb = ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2")
+    print(f"embedding {len(base):,} + {nq} sentences with all-MiniLM-L6-v2 ...", file=sys.stderr)
+    xb, xq = emb.embed_batch(base), emb.embed_batch(queries)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, xb=xb, xq=xq)
+    return xb, xq
+
+
 def dataset(name: str, n: int, nq: int) -> tuple[np.ndarray, np.ndarray]:
+    if name == "minilm384":
+        return minilm(n, nq)
     if name.startswith("clustered"):
         d = int(name[len("clustered"):])
         return upstream_clustered(n, d, seed=1), upstream_clustered(nq, d, seed=2)
@@ -253,7 +279,7 @@ def plot(rows: list[dict[str, Any]], title: str, path: pathlib.Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", default="clustered128,clustered768,uniform128")
+    ap.add_argument("--datasets", default="clustered128,clustered768,uniform128,minilm384")
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -265,8 +291,8 @@ def main() -> None:
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     for name in args.datasets.split(","):
-        n = args.n
-        xb, xq = dataset(name, n, args.queries)
+        xb, xq = dataset(name, args.n, args.queries)
+        n = len(xb)  # minilm384 has as many vectors as the corpus has sentences (~88k)
         truth = ruvector.FlatF32Index.build(xb).search_batch(xq, k=100)[0]  # exact (tested against NumPy)
         print(f"{name}: n={n}, d={xb.shape[1]}, {len(xq)} queries", file=sys.stderr)
         r = Runner(xb, xq, truth, args.threads)
