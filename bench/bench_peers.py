@@ -120,19 +120,23 @@ def bench_ruvector(r: Runner) -> None:
     bt = time.perf_counter() - t
     r.run("ruvector FlatF32Index", "-", lambda q, k: np.array([h.id for h in flat.search(q, k=k)]),
           lambda qs, k: flat.search_batch(qs, k=k)[0], bt, file_bytes(flat.save) / n)
+    # the exhaustive search (every list the error bound cannot rule out) per rerank factor, then
+    # nprobe caps: the approximate mode for data whose lists cannot be pruned (real embeddings)
+    plus_knobs = [{"rerank_factor": rf} for rf in (1, 2, 3, 5, 10, 20)] + [
+        {"rerank_factor": rf, "nprobe": p} for rf in (2, 5) for p in (4, 8, 16, 32, 64)]
     for cls, kw, knobs in (
-        (ruvector.RabitqPlusIndex, {}, (1, 2, 3, 5, 10, 20)),
-        (ruvector.RabitqPlusIndex, {"bits": 1}, (10, 20, 40)),
-        (ruvector.RabitqAsymIndex, {}, (1,)),
-        (ruvector.RabitqIndex, {}, (1,)),
+        (ruvector.RabitqPlusIndex, {}, plus_knobs),
+        (ruvector.RabitqPlusIndex, {"bits": 1}, [{"rerank_factor": rf} for rf in (10, 20, 40)]),
+        (ruvector.RabitqAsymIndex, {}, [{"rerank_factor": 1}]),
+        (ruvector.RabitqIndex, {}, [{"rerank_factor": 1}]),
     ):
         t = time.perf_counter()
         idx = cls.build(xb, seed=42, **kw)
         bt = time.perf_counter() - t
         name = f"ruvector {cls.__name__} ({idx.bits}-bit)"
-        for rf in knobs:
-            over = {"rerank_factor": rf} if rf > 1 else {}
-            r.run(name, f"rerank_factor={rf}",
+        for knob in knobs:
+            over = {k: v for k, v in knob.items() if not (k == "rerank_factor" and v == 1)}
+            r.run(name, ",".join(f"{k}={v}" for k, v in knob.items()),
                   lambda q, k, o=over: np.array([h.id for h in idx.search(q, k=k, **o)]),  # type: ignore[misc]
                   lambda qs, k, o=over: idx.search_batch(qs, k=k, **o)[0],  # type: ignore[misc]
                   bt, file_bytes(idx.save) / n)
