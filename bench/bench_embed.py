@@ -67,13 +67,18 @@ def onnx_engine(model_dir: str, threads: int):  # type: ignore[no-untyped-def]
         base = AutoModel.from_pretrained(model_dir).eval()
 
         class Encoder(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.m = base
+
             def forward(self, ids, mask):  # type: ignore[no-untyped-def]
-                return base(input_ids=ids, attention_mask=mask).last_hidden_state
+                return self.m(input_ids=ids, attention_mask=mask).last_hidden_state
 
         ids = torch.ones(2, 16, dtype=torch.long)
-        torch.onnx.export(Encoder().eval(), (ids, ids), str(path), input_names=["ids", "mask"], output_names=["h"],
-                          dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "h": {0: "b", 1: "t"}},
-                          opset_version=17, dynamo=False)
+        with torch.no_grad():
+            torch.onnx.export(Encoder().eval(), (ids, ids), str(path), input_names=["ids", "mask"],
+                              output_names=["h"], opset_version=17, dynamo=False,
+                              dynamic_axes={"ids": {0: "b", 1: "t"}, "mask": {0: "b", 1: "t"}, "h": {0: "b", 1: "t"}})
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
