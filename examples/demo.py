@@ -5,7 +5,7 @@ them with all-MiniLM-L6-v2 running in ruvector's C engine (no PyTorch), indexes 
 RabitqPlusIndex, and answers natural-language questions — "RAG in 5 lines" at a real size.
 Run it with `bash scripts/demo.sh` (sets everything up first) or directly:
 
-    .venv/bin/python examples/demo.py [--max-docs 8000] [--question "how do I ..."]
+    .venv/bin/python examples/demo.py [--max-docs 20000] [--question "how do I ..."]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def stdlib_docs(limit: int) -> list[tuple[str, str]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--max-docs", type=int, default=8_000)
+    ap.add_argument("--max-docs", type=int, default=20_000)
     ap.add_argument("--question", action="append", help="ask your own (repeatable)")
     args = ap.parse_args()
     f = ruvector.cpu_features()
