@@ -847,23 +847,31 @@ static PyObject *rv_lake_publish(PyObject *obj, PyObject *const *args, Py_ssize_
     return s == RV_OK ? PyUnicode_FromString(w) : rv_py_raise(st, s);
 }
 
+/* The (key, dir) arguments of refresh/save/warm: key strings borrowed from the tuple, the
+ * directory as a new bytes object in *dir. */
+static int rv_key_dir_args(PyObject *obj, const char *fname, PyObject *const *args, Py_ssize_t nargs,
+                           PyObject *kwnames, const char **b, const char **c, PyObject **dir)
+{
+    rv_module_state *st = rv_state_of(obj);
+    static const char *const names[] = {"key", "dir", NULL};
+    PyObject *a[2];
+    if (rv_lake_ready(st, (rv_py_lake *)obj) < 0 || rv_py_parse(st, fname, args, nargs, kwnames, names, 2, 2, a) < 0 ||
+        rv_py_key_get(st, a[0], b, c) < 0)
+        return -1;
+    *dir = rv_py_dir_arg(st, a[1]);
+    return *dir ? 0 : -1;
+}
+
 static PyObject *rv_lake_refresh(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     rv_module_state *st = rv_state_of(obj);
-    rv_py_lake *self = (rv_py_lake *)obj;
-    static const char *const names[] = {"key", "dir", NULL};
-    PyObject *a[2];
     const char *b, *c;
-    if (rv_lake_ready(st, self) < 0 ||
-        rv_py_parse(st, "refresh_from_bundle_dir", args, nargs, kwnames, names, 2, 2, a) < 0 ||
-        rv_py_key_get(st, a[0], &b, &c) < 0)
-        return NULL;
-    PyObject *dir = rv_py_dir_arg(st, a[1]);
-    if (!dir)
+    PyObject *dir;
+    if (rv_key_dir_args(obj, "refresh_from_bundle_dir", args, nargs, kwnames, &b, &c, &dir) < 0)
         return NULL;
     rv_refresh_result r = RV_REFRESH_UP_TO_DATE;
     rv_status s;
-    RV_NOGIL(s = rv_lake_refresh_from_bundle_dir(self->lake, b, c, PyBytes_AS_STRING(dir), &r););
+    RV_NOGIL(s = rv_lake_refresh_from_bundle_dir(((rv_py_lake *)obj)->lake, b, c, PyBytes_AS_STRING(dir), &r););
     Py_DECREF(dir);
     if (s != RV_OK)
         return rv_py_raise(st, s);
@@ -873,42 +881,28 @@ static PyObject *rv_lake_refresh(PyObject *obj, PyObject *const *args, Py_ssize_
 
 static PyObject *rv_lake_save(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    rv_module_state *st = rv_state_of(obj);
-    rv_py_lake *self = (rv_py_lake *)obj;
-    static const char *const names[] = {"key", "dir", NULL};
-    PyObject *a[2];
     const char *b, *c;
-    if (rv_lake_ready(st, self) < 0 || rv_py_parse(st, "save_cache_to_dir", args, nargs, kwnames, names, 2, 2, a) < 0 ||
-        rv_py_key_get(st, a[0], &b, &c) < 0)
-        return NULL;
-    PyObject *dir = rv_py_dir_arg(st, a[1]);
-    if (!dir)
+    PyObject *dir;
+    if (rv_key_dir_args(obj, "save_cache_to_dir", args, nargs, kwnames, &b, &c, &dir) < 0)
         return NULL;
     rv_status s;
-    RV_NOGIL(s = rv_lake_save_entry(self->lake, b, c, PyBytes_AS_STRING(dir)););
-    PyObject *r = s == RV_OK ? PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(dir)) : rv_py_raise(st, s);
+    RV_NOGIL(s = rv_lake_save_entry(((rv_py_lake *)obj)->lake, b, c, PyBytes_AS_STRING(dir)););
+    PyObject *r = s == RV_OK ? PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(dir)) : rv_py_raise(rv_state_of(obj), s);
     Py_DECREF(dir);
     return r;
 }
 
 static PyObject *rv_lake_warm(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    rv_module_state *st = rv_state_of(obj);
-    rv_py_lake *self = (rv_py_lake *)obj;
-    static const char *const names[] = {"key", "dir", NULL};
-    PyObject *a[2];
     const char *b, *c;
-    if (rv_lake_ready(st, self) < 0 || rv_py_parse(st, "warm_from_dir", args, nargs, kwnames, names, 2, 2, a) < 0 ||
-        rv_py_key_get(st, a[0], &b, &c) < 0)
-        return NULL;
-    PyObject *dir = rv_py_dir_arg(st, a[1]);
-    if (!dir)
+    PyObject *dir;
+    if (rv_key_dir_args(obj, "warm_from_dir", args, nargs, kwnames, &b, &c, &dir) < 0)
         return NULL;
     size_t n = 0;
     rv_status s;
-    RV_NOGIL(s = rv_lake_warm_from_dir(self->lake, b, c, PyBytes_AS_STRING(dir), &n););
+    RV_NOGIL(s = rv_lake_warm_from_dir(((rv_py_lake *)obj)->lake, b, c, PyBytes_AS_STRING(dir), &n););
     Py_DECREF(dir);
-    return s == RV_OK ? PyLong_FromSize_t(n) : rv_py_raise(st, s);
+    return s == RV_OK ? PyLong_FromSize_t(n) : rv_py_raise(rv_state_of(obj), s);
 }
 
 static PyObject *rv_lake_invalidate_m(PyObject *obj, PyObject *key)
