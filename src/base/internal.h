@@ -39,6 +39,12 @@ static inline size_t rv_min(size_t a, size_t b) { return a < b ? a : b; }
 
 #define RV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* strutil.c: an rv_alloc'ed copy of s (NULL for NULL or on no memory); "dir/name" rv_alloc'ed
+ * (NULL on no memory); lowercase hex of n bytes into out (2n + 1 chars). */
+char *rv_strdup(const char *s);
+char *rv_path_join(const char *dir, const char *name);
+void rv_hex(const unsigned char *bytes, size_t n, char *out);
+
 /* No stray allocations inside the library (alloc.c, the one allowed user, opts out). */
 #ifndef RV_ALLOCATOR_IMPLEMENTATION
 #pragma GCC poison malloc calloc realloc aligned_alloc posix_memalign strdup

@@ -49,15 +49,6 @@ static size_t rv_json_size(json_t *root, const char *key, size_t dflt)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (size_t)json_integer_value(v) : dflt;
 }
 
-static char *rv_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = rv_alloc(a + b + 2);
-    if (p)
-        snprintf(p, a + b + 2, "%s%s%s", dir, a && dir[a - 1] == '/' ? "" : "/", name);
-    return p;
-}
-
 void rv_embedder_destroy(rv_embedder *e)
 {
     if (!e)
@@ -118,8 +109,8 @@ rv_status rv_embedder_load(const char *dir, rv_embedder **out)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     e->vocab = 30522, e->hidden = 384, e->heads = 12, e->inter = 1536, e->layers = 6, e->max_pos = 512;
     e->eps = 1e-12, e->max_seq = 256;
-    char *cfg_path = rv_join(dir, "config.json"), *st_path = rv_join(dir, "model.safetensors"),
-         *vocab_path = rv_join(dir, "vocab.txt"), *sb_path = rv_join(dir, "sentence_bert_config.json");
+    char *cfg_path = rv_path_join(dir, "config.json"), *st_path = rv_path_join(dir, "model.safetensors"),
+         *vocab_path = rv_path_join(dir, "vocab.txt"), *sb_path = rv_path_join(dir, "sentence_bert_config.json");
     rv_status s = cfg_path && st_path && vocab_path && sb_path ? RV_OK : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     json_error_t err;
     json_t *cfg = s == RV_OK ? json_load_file(cfg_path, 0, &err) : NULL;

@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,15 +48,14 @@ static int rv_dl_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_
     return 0;
 }
 
+static void rv_curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 rv_status rv_download(const char *url, const char *sha256_hex, const char *path, const rv_progress *progress)
 {
     if (!url || !sha256_hex || strlen(sha256_hex) != 64 || !path)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "download needs a URL, a 64-hex-digit SHA-256 and a path");
-    static int initialised; /* curl_global_init is idempotent enough for our single call site */
-    if (!initialised) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        initialised = 1;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* curl_global_init is not thread-safe */
+    pthread_once(&once, rv_curl_init);
     rv_dl d = {.st = RV_OK, .progress = progress};
     rv_status st = rv_atomic_file_open(&d.f, path);
     if (st != RV_OK)
@@ -94,16 +94,11 @@ rv_status rv_download(const char *url, const char *sha256_hex, const char *path,
     unsigned char digest[32];
     unsigned len = 0;
     char hex[65];
-    static const char digits[] = "0123456789abcdef";
     if (!EVP_DigestFinal_ex(d.sha, digest, &len) || len != 32) {
         st = rv_fail(RV_ERR_INTERNAL, "SHA-256 failed");
         goto fail;
     }
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 15];
-    }
-    hex[64] = '\0';
+    rv_hex(digest, 32, hex);
     if (strcmp(hex, sha256_hex) != 0) {
         st = rv_fail(RV_ERR_FORMAT, "%s has SHA-256 %s, expected %s: refusing it", url, hex, sha256_hex);
         goto fail;

@@ -107,8 +107,7 @@ static rv_status rv_parse_entry(rv_safetensors *st, const char *name, json_t *v,
                        "or the %zu-byte data buffer", st->path, name, (long long)b, (long long)e, st->data_size);
     t->begin = (uint64_t)b;
     t->end = (uint64_t)e;
-    return (t->name = rv_alloc(strlen(name) + 1)) ? (memcpy(t->name, name, strlen(name) + 1), RV_OK)
-                                                  : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    return (t->name = rv_strdup(name)) ? RV_OK : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
 }
 
 rv_status rv_safetensors_open(const char *path, rv_safetensors **out)
@@ -118,9 +117,7 @@ rv_status rv_safetensors_open(const char *path, rv_safetensors **out)
     if (!st)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     st->fd = -1;
-    size_t plen = strlen(path) + 1;
-    if ((st->path = rv_alloc(plen)))
-        memcpy(st->path, path, plen);
+    st->path = rv_strdup(path);
     rv_status status = RV_OK;
     json_t *root = NULL;
     struct stat sb;

@@ -60,6 +60,7 @@ struct rv_lake_session {
     size_t n, cap;
 };
 
+void rv_entry_retain(rv_entry *e);
 void rv_entry_release(rv_entry *e);
 /* Creates an entry (refs 1) around a frozen index and its bundle fields (moved in). */
 rv_status rv_entry_new(rv_index *idx, rv_bundle *ident, rv_entry **out);

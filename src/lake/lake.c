@@ -66,7 +66,7 @@ void rv_entry_release(rv_entry *e)
     rv_free(e);
 }
 
-static void rv_entry_retain(rv_entry *e) { atomic_fetch_add(&e->refs, 1); }
+void rv_entry_retain(rv_entry *e) { atomic_fetch_add(&e->refs, 1); }
 
 /* ---- lake lifecycle --------------------------------------------------------------------- */
 

@@ -13,14 +13,8 @@
 #define RV_BUNDLE_MAX_BYTES 65536u
 #define RV_BUNDLE_MAX_FIELD 4096u
 
-/* Lowercase hex of n bytes into out (2n + 1 chars). */
-void rv_hex(const unsigned char *bytes, size_t n, char *out);
 /* Hex SHA-256 of a whole file. Errors: IO, INTERNAL. */
 rv_status rv_sha256_file(const char *path, char out[65]);
-/* rv_alloc'ed copy of s (NULL in, NULL out; *failed set on allocation failure). */
-char *rv_strdup(const char *s);
-/* "dir/name" rv_alloc'ed, or NULL. */
-char *rv_path_join(const char *dir, const char *name);
 /* mkdir -p. Errors: IO. */
 rv_status rv_mkdirs(const char *dir);
 /* Checks a pulled batch: dims and counts within upstream's caps, every value finite. Errors:

@@ -117,7 +117,7 @@ static rv_entry *rv_lake_entry_of(rv_lake *L, const char *backend, const char *c
     rv_key *key = rv_lake_find_key_locked(L, backend, collection);
     rv_entry *e = key ? key->entry : NULL;
     if (e)
-        atomic_fetch_add(&e->refs, 1);
+        rv_entry_retain(e);
     pthread_mutex_unlock(&L->mu);
     return e;
 }

@@ -12,31 +12,6 @@
 
 #include "lake/lake_internal.h"
 
-char *rv_strdup(const char *s)
-{
-    if (!s)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = rv_alloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-char *rv_path_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = rv_alloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    size_t at = a;
-    if (a && dir[a - 1] != '/')
-        p[at++] = '/';
-    memcpy(p + at, name, b + 1);
-    return p;
-}
-
 rv_status rv_mkdirs(const char *dir)
 {
     char *p = rv_strdup(dir);

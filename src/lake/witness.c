@@ -27,16 +27,6 @@ static int rv_update_u64(EVP_MD_CTX *ctx, uint64_t v)
     return EVP_DigestUpdate(ctx, b, 8);
 }
 
-void rv_hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 rv_status rv_witness(const char *data_ref, uint64_t dim, uint64_t rotation_seed,
                      uint64_t rerank_factor, const rv_generation *generation,
                      char out[RV_WITNESS_HEX + 1])

@@ -14,12 +14,6 @@ typedef struct rv_py_embedder {
     rv_embedder *e;
 } rv_py_embedder;
 
-static rv_module_state *rv_state_of(PyObject *self)
-{
-    PyObject *m = PyType_GetModuleByDef(Py_TYPE(self), &rv_module_def);
-    return m ? PyModule_GetState(m) : NULL;
-}
-
 static int rv_embedder_init(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     rv_module_state *st = rv_state_of(obj);

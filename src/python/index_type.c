@@ -30,12 +30,6 @@ typedef struct rv_py_view_meta {
 
 #define RV_STACK_K 64
 
-static rv_module_state *rv_state_of(PyObject *self)
-{
-    PyObject *m = PyType_GetModuleByDef(Py_TYPE(self), &rv_module_def); /* borrowed */
-    return m ? PyModule_GetState(m) : NULL;
-}
-
 static const char *rv_type_short_name(PyTypeObject *t)
 {
     const char *dot = strrchr(t->tp_name, '.');

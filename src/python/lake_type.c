@@ -33,12 +33,6 @@ typedef struct rv_py_session {
     rv_lake_session *s; /* NULL once closed */
 } rv_py_session;
 
-static rv_module_state *rv_state_of(PyObject *self)
-{
-    PyObject *m = PyType_GetModuleByDef(Py_TYPE(self), &rv_module_def); /* borrowed */
-    return m ? PyModule_GetState(m) : NULL;
-}
-
 PyObject *rv_py_lake_attr(rv_module_state *st, const char *name)
 {
     if (!st->lake_py && !(st->lake_py = PyImport_ImportModule("ruvector._lake")))

@@ -60,6 +60,13 @@ typedef struct rv_loop_slot {
 
 extern PyModuleDef rv_module_def;
 
+/* The module state of one of our objects (via its type's module), or NULL. */
+static inline rv_module_state *rv_state_of(PyObject *self)
+{
+    PyObject *m = PyType_GetModuleByDef(Py_TYPE(self), &rv_module_def); /* borrowed */
+    return m ? PyModule_GetState(m) : NULL;
+}
+
 /* Run a block without the GIL. */
 #define RV_NOGIL(block) do { Py_BEGIN_ALLOW_THREADS block; Py_END_ALLOW_THREADS } while (0)
 

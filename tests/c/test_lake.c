@@ -131,7 +131,9 @@ static void test_fs_names(const char *dir)
 
 void test_lake(void)
 {
-    char dir[] = "/tmp/rv_lake_test_XXXXXX";
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/rv_lake_test_XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
         CHECK(!"mkdtemp");
         return;
@@ -140,7 +142,7 @@ void test_lake(void)
     test_bundle_roundtrip(dir);
     test_local_lake();
     test_fs_names(dir);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
 }
