@@ -12,7 +12,9 @@
  *   gemm_micro       within 2 * kc * 2^-24 * sum|a||b| (the AVX2 twin fuses multiply-add).
  *   select_below     bit-identical (2*x is exact, then one subtraction).
  *   pack_rows16      bit-identical (a copy).
- *   bitplane_dot     bit-identical (integers).
+ *   fastscan_dot     bit-identical (integers).
+ *   levels_dot       bit-identical (integers).
+ *   screen32         bit-identical (the same float operations in the same order, no FMA).
  *   gelu             bit-identical (the same branch-free float code, gelu_impl.h).
  *   axpy             within 2^-23 (|a x[i]| + |y[i]|) per element (the AVX2 twin fuses).
  */
@@ -47,12 +49,31 @@ typedef struct rv_kernels {
     void (*gelu)(float *x, size_t n);
     /* y[i] += a * x[i] for i < n */
     void (*axpy)(size_t n, float a, const float *x, float *y);
-    /* The RaBitQ code scan. Each of `count` codes has `code_bits` planes of `words` u64 (plane-major;
-     * bit i of a plane in word i/64 at bit i%64); the query has `query_bits` planes of `words`:
-     *   out[2r]   = sum_b sum_j 2^(b+j) popcount(code_b & query_j)   (= <u, q> for integer vectors)
-     *   out[2r+1] = sum_b 2^b popcount(code_b)                        (= sum of the code's levels) */
-    void (*bitplane_dot)(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
-                         const uint64_t *planes, unsigned query_bits, uint32_t *out);
+    /* The RaBitQ code scan (FastScan: 4-bit lookups with byte shuffles). Codes sit in blocks of
+     * 32; a code has `code_bits` bit planes of `words` x 64 dimensions, each plane cut into
+     * groups of 4 dimensions (g = 0 .. 16 words - 1), whose 4 bits form a nibble (bit i = dim
+     * 4g + i). A block is plane-major: plane b, pair p = g / 2 is 32 bytes at ((b * 8 words) +
+     * p) * 32, where byte (g % 2) * 16 + j holds the nibble of code j in its low half and of code
+     * j + 16 in its high half. `lut` holds `nluts` (1 or 2) tables of 8 words x 32 bytes with the
+     * same pairing: byte p * 32 + (g % 2) * 16 + n is table t's value for group g and nibble n.
+     *   out[32 blk + j] = sum_b 2^b sum_t 256^t sum_g lut_t[g][nibble_{b,g}(code j)]
+     * for the `nblocks` blocks (all 32 slots; unused slots are whatever their bytes say). The
+     * caller keeps the sum below 2^32. */
+    void (*fastscan_dot)(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
+                         const uint8_t *lut, unsigned nluts, uint32_t *out);
+    /* <u, uq> for one code's packed levels (64 words dimensions): bits <= 4, byte 32 w + j holds
+     * u_{64w+j} in its low nibble and u_{64w+j+32} in its high one; bits > 4, byte i holds u_i.
+     * uq: 64 words levels (< 256). The caller keeps the sum below 2^32. */
+    uint32_t (*levels_dot)(const uint8_t *ex, size_t words, unsigned bits, const uint8_t *uq);
+    /* The RaBitQ first-stage screen of one block of 32 codes. f: add[32], scale[32], err[32],
+     * lsum[32]; f2: err2[32], scale2[32], or NULL for zeros; c: lo, lo_cd, delta, delta_cu, dc,
+     * sqrt_dc, qerr, a, b, cand, ub, qerr2. For each j (scan[j] < 2^31):
+     *   t = ((lo lsum - lo_cd) + delta (float)scan[j]) - delta_cu
+     *   est[j] = (add + dc) - scale t,   err[j] = err sqrt_dc + scale qerr
+     *   e2 = err2 sqrt_dc + scale2 qerr2
+     * and bit j of the result is set unless (est - a err) - e2 > cand and est + b err > ub. */
+    uint32_t (*screen32)(const float *f, const float *f2, const uint32_t *scan, const float *c, float *est,
+                         float *err);
 } rv_kernels;
 
 /* The table every computation uses (chosen once; see rv_kernel_name). */

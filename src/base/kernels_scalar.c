@@ -72,22 +72,52 @@ static void rv_pack_rows16_scalar(const float *x, size_t ld, size_t rows, size_t
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
-static void rv_bitplane_dot_scalar(const uint64_t *codes, size_t words, unsigned code_bits, size_t count,
-                                   const uint64_t *planes, unsigned query_bits, uint32_t *out)
+static void rv_fastscan_dot_scalar(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
+                                   const uint8_t *lut, unsigned nluts, uint32_t *out)
 {
-    for (size_t r = 0; r < count; r++) {
-        const uint64_t *c = codes + r * words * code_bits;
-        uint32_t weighted = 0, levels = 0;
-        for (unsigned b = 0; b < code_bits; b++)
-            for (size_t w = 0; w < words; w++) {
-                uint64_t x = c[b * words + w];
-                levels += (uint32_t)__builtin_popcountll(x) << b;
-                for (unsigned j = 0; j < query_bits; j++)
-                    weighted += (uint32_t)__builtin_popcountll(x & planes[j * words + w]) << (b + j);
-            }
-        out[2 * r] = weighted;
-        out[2 * r + 1] = levels;
+    const size_t pairs = words * 8, plane_bytes = pairs * 32;
+    for (size_t blk = 0; blk < nblocks; blk++) {
+        const uint8_t *B = blocks + blk * code_bits * plane_bytes;
+        for (size_t j = 0; j < 32; j++) {
+            uint32_t sum = 0;
+            for (unsigned b = 0; b < code_bits; b++)
+                for (size_t g = 0; g < 2 * pairs; g++) {
+                    size_t at = (g / 2) * 32 + (g % 2) * 16 + j % 16;
+                    unsigned nib = j < 16 ? B[b * plane_bytes + at] & 15u : B[b * plane_bytes + at] >> 4;
+                    for (unsigned t = 0; t < nluts; t++)
+                        sum += (uint32_t)lut[t * plane_bytes + (g / 2) * 32 + (g % 2) * 16 + nib] << (b + 8 * t);
+                }
+            out[blk * 32 + j] = sum;
+        }
     }
+}
+
+static uint32_t rv_levels_dot_scalar(const uint8_t *ex, size_t words, unsigned bits, const uint8_t *uq)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i < words * 64; i++) {
+        size_t at = i / 64 * 32 + i % 32;
+        unsigned u = bits > 4 ? ex[i] : i % 64 < 32 ? ex[at] & 15u : (unsigned)ex[at] >> 4;
+        sum += u * uq[i];
+    }
+    return sum;
+}
+
+static uint32_t rv_screen32_scalar(const float *f, const float *f2, const uint32_t *scan, const float *c, float *est,
+                                   float *err)
+{
+    uint32_t keep = 0;
+    for (unsigned j = 0; j < 32; j++) {
+        float t = c[0] * f[96 + j] - c[1] + c[2] * (float)scan[j] - c[3];
+        float e = f[j] + c[4] - f[32 + j] * t;
+        float r = f[64 + j] * c[5] + f[32 + j] * c[6];
+        est[j] = e;
+        err[j] = r;
+        float r2 = f2 ? f2[j] * c[5] + f2[32 + j] * c[11] : 0.0f;
+        if (!(e - c[7] * r - r2 > c[9] && e + c[8] * r > c[10]))
+            keep |= 1u << j;
+    }
+    return keep;
 }
 
 static void rv_gelu_scalar(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
@@ -108,7 +138,9 @@ static const rv_kernels rv_kernels_scalar_table = {
     .pack_rows16 = rv_pack_rows16_scalar,
     .gelu = rv_gelu_scalar,
     .axpy = rv_axpy_scalar,
-    .bitplane_dot = rv_bitplane_dot_scalar,
+    .fastscan_dot = rv_fastscan_dot_scalar,
+    .levels_dot = rv_levels_dot_scalar,
+    .screen32 = rv_screen32_scalar,
 };
 
 const rv_kernels *rv_kernels_scalar(void) { return &rv_kernels_scalar_table; }

@@ -1,7 +1,7 @@
 /*
  * index_persist.c — save/load of every index variant in the checksummed container.
  *
- * Payload "IDX1" version 1, sections:
+ * Payload "IDX1" version 1 (flat and 1-bit indexes) or 2 (multi-bit codes), sections:
  *   META  32 bytes: u32 kind, u32 dim, u64 n, 16 bytes reserved (zero)
  *   IDS0  n x i64
  *   VECS  n x dim x f32 (row-major), for variants that retain originals
@@ -11,6 +11,9 @@
  *   ROTM  dim x dim f32 (the rotation: stored, so loading never regenerates it)
  *   CENT  nlist x dim f32;  RADI nlist f32
  *   LIST  n x u32 (list of each row);  CODE n x bits x words u64;  FACT n x 3 f32 (A, K1s, E)
+ *   FAC1  (bits > 1 only) n x 3 f32: the same factors for each code's sign plane, which the
+ *         search scans first; its presence is what version 2 means. A version 1 file of a
+ *         multi-bit index (written before the sign-code scan) is refused with a clear message.
  * Rows are saved in the index's row order; lists are rebuilt from LIST on load, so nothing is
  * re-encoded. Norms and rotated centroids are derived and recomputed.
  *
@@ -35,6 +38,7 @@
 #define RV_SEC_LIST RV_FOURCC('L', 'I', 'S', 'T')
 #define RV_SEC_CODE RV_FOURCC('C', 'O', 'D', 'E')
 #define RV_SEC_FACT RV_FOURCC('F', 'A', 'C', 'T')
+#define RV_SEC_FAC1 RV_FOURCC('F', 'A', 'C', '1')
 #define RV_META_SIZE 32u
 #define RV_PARM_SIZE 32u
 
@@ -56,7 +60,7 @@ rv_status rv_index_save(const rv_index *idx, const char *path)
     if (s->retain)
         sections[count++] = (rv_section){RV_SEC_VECS, s->vectors, (uint64_t)s->n * dim * sizeof(float)};
     uint64_t *codes = NULL;
-    float *factors = NULL, *radii = NULL;
+    float *factors = NULL, *factors1 = NULL, *radii = NULL;
     uint32_t *lists = NULL;
     rv_status st = RV_OK;
     if (rq) {
@@ -66,13 +70,14 @@ rv_status rv_index_save(const rv_index *idx, const char *path)
         memcpy(parm + 8, fields, sizeof fields);
         codes = rv_alloc((s->n ? s->n : 1) * rq->cwords * sizeof(uint64_t));
         factors = rv_alloc((s->n ? s->n : 1) * 3 * sizeof(float));
+        factors1 = rq->bits > 1 ? rv_alloc((s->n ? s->n : 1) * 3 * sizeof(float)) : NULL;
         lists = rv_alloc((s->n ? s->n : 1) * sizeof(uint32_t));
         radii = rv_alloc((rq->nlist ? rq->nlist : 1) * sizeof(float));
-        if (!codes || !factors || !lists || !radii) {
+        if (!codes || !factors || !lists || !radii || (rq->bits > 1 && !factors1)) {
             st = rv_fail(RV_ERR_NO_MEMORY, "out of memory saving '%s'", path);
             goto done;
         }
-        rv_rabitq_export_rows(rq, s->n, codes, factors, lists);
+        rv_rabitq_export_rows(rq, s->n, codes, factors, factors1, lists);
         for (uint32_t l = 0; l < rq->nlist; l++)
             radii[l] = rq->lists[l].radius;
         sections[count++] = (rv_section){RV_SEC_PARM, parm, sizeof parm};
@@ -82,12 +87,15 @@ rv_status rv_index_save(const rv_index *idx, const char *path)
         sections[count++] = (rv_section){RV_SEC_LIST, lists, s->n * sizeof(uint32_t)};
         sections[count++] = (rv_section){RV_SEC_CODE, codes, (uint64_t)s->n * rq->cwords * sizeof(uint64_t)};
         sections[count++] = (rv_section){RV_SEC_FACT, factors, (uint64_t)s->n * 3 * sizeof(float)};
+        if (factors1)
+            sections[count++] = (rv_section){RV_SEC_FAC1, factors1, (uint64_t)s->n * 3 * sizeof(float)};
     }
-    st = rv_container_save(path, RV_INDEX_FILE_KIND, RV_INDEX_FILE_VERSION, sections, count);
+    st = rv_container_save(path, RV_INDEX_FILE_KIND, factors1 ? RV_INDEX_FILE_VERSION : 1u, sections, count);
 done:
     pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
     rv_free(codes);
     rv_free(factors);
+    rv_free(factors1);
     rv_free(lists);
     rv_free(radii);
     return st;
@@ -142,13 +150,13 @@ rv_status rv_index_load(const char *path, rv_index **out)
     if (st != RV_OK)
         return st;
     rv_index *idx = NULL;
-    float *rot = NULL, *cent = NULL, *radii = NULL, *factors = NULL;
+    float *rot = NULL, *cent = NULL, *radii = NULL, *factors = NULL, *factors1 = NULL;
     uint32_t *lists = NULL;
     uint64_t *codes = NULL;
     const rv_section_info *sm = NULL, *si = NULL, *sv = NULL, *sp = NULL;
     unsigned char meta[RV_META_SIZE], parm[RV_PARM_SIZE];
-    if (r.payload_version != RV_INDEX_FILE_VERSION)
-        RV_BAD("'%s' is index format version %u; this build reads version %u", path, r.payload_version,
+    if (r.payload_version < 1 || r.payload_version > RV_INDEX_FILE_VERSION)
+        RV_BAD("'%s' is index format version %u; this build reads versions 1..%u", path, r.payload_version,
                RV_INDEX_FILE_VERSION);
     if ((st = rv_section_expect(&r, RV_SEC_META, "META", RV_META_SIZE, &sm)) != RV_OK ||
         (st = rv_container_read(&r, sm, meta)) != RV_OK)
@@ -205,6 +213,11 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if ((st = rv_index_new_ex((rv_index_kind)kind, dim, &p, rot, &idx)) != RV_OK)
             goto fail;
         bits = p.bits;
+        if ((bits > 1) != (r.payload_version == 2))
+            RV_BAD(bits > 1 ? "'%s' is a version 1 file of a %u-bit index, written before the sign-code scan; "
+                              "build the index again and save it"
+                            : "'%s' is a version 2 file of a %u-bit index (version 2 is for multi-bit codes)",
+                   path, bits);
     }
 
     rv_store *s = &idx->store;
@@ -235,8 +248,12 @@ rv_status rv_index_load(const char *path, rv_index **out)
             (st = rv_read_new(&r, RV_SEC_CODE, "CODE", n * bits * words * sizeof(uint64_t), (void **)&codes)) != RV_OK ||
             (st = rv_read_new(&r, RV_SEC_FACT, "FACT", n * 3 * sizeof(float), (void **)&factors)) != RV_OK)
             goto fail;
+        if (bits > 1 && (st = rv_read_new(&r, RV_SEC_FAC1, "FAC1", n * 3 * sizeof(float), (void **)&factors1)) != RV_OK)
+            goto fail;
+        if (bits == 1 && rv_container_find(&r, RV_SEC_FAC1))
+            RV_BAD("'%s' has sign-code factors that a 1-bit index does not keep", path);
         if (!rv_all_finite(cent, (size_t)nlist * dim) || !rv_all_finite(radii, nlist) ||
-            !rv_all_finite(factors, (size_t)n * 3))
+            !rv_all_finite(factors, (size_t)n * 3) || (factors1 && !rv_all_finite(factors1, (size_t)n * 3)))
             RV_BAD("'%s' has non-finite centroids, radii or factors", path);
         for (uint32_t l = 0; l < nlist; l++)
             if (radii[l] < 0)
@@ -251,7 +268,7 @@ rv_status rv_index_load(const char *path, rv_index **out)
         }
         if (nlist && (st = rv_rabitq_set_lists(idx->rq, nlist, cent)) != RV_OK)
             goto fail;
-        if ((st = rv_rabitq_import_rows(idx->rq, (size_t)n, codes, factors, lists, radii)) != RV_OK)
+        if ((st = rv_rabitq_import_rows(idx->rq, (size_t)n, codes, factors, factors1, lists, radii)) != RV_OK)
             goto fail;
     }
     atomic_store(&idx->len, s->n);
@@ -265,6 +282,7 @@ fail:
     rv_free(cent);
     rv_free(radii);
     rv_free(factors);
+    rv_free(factors1);
     rv_free(lists);
     rv_free(codes);
     return st;

@@ -17,7 +17,7 @@
 #include "ruvector/index.h"
 
 #define RV_INDEX_FILE_KIND RV_FOURCC('I', 'D', 'X', '1')
-#define RV_INDEX_FILE_VERSION 1u
+#define RV_INDEX_FILE_VERSION 2u /* 2: FAC1 (sign-code factors) */
 
 struct rv_index {
     rv_index_kind kind;

@@ -2,7 +2,8 @@
  * index/rabitq.h — the RaBitQ family's state: rotation, k-means lists, codes and factors.
  *
  * Ids and (when retained) original vectors live in the shared rv_store by global row; each list
- * holds its entries' codes and factors contiguously (struct of arrays) plus the global row of
+ * holds its entries' codes (in FastScan blocks of 32) and factors contiguously (struct of
+ * arrays) plus the global row of
  * each entry, and row_list/row_pos map a global row back to its list slot, so both levels can
  * swap-remove in O(1).
  */
@@ -19,12 +20,27 @@
 
 #define RV_RABITQ_EPSILON0 3.0 /* see rabitq.c: 1.9 (the paper's, FAISS's) fails one-sided ~3% of the time */
 
+/* One estimator's factors for one code (see rabitq.c):
+ *   add   = ||o||^2 + 2 K1 <x_bar, P c>,   K1 = ||o|| / <x_bar, o_hat>
+ *   scale = 2 K1 / ||v||  (v = u - (2^B - 1)/2, x_bar = v / ||v||)
+ *   err   = 2 ||o|| sqrt(1 - <x_bar,o_hat>^2) / <x_bar,o_hat> * eps0 / sqrt(D - 1)
+ *   lsum  = sum_i u_i */
+typedef struct rv_fac {
+    float add, scale, err;
+    uint32_t lsum;
+} rv_fac;
+
+/* A list scans in two stages when bits > 1: the 1-bit sign codes (the top bit plane of every
+ * code) in FastScan blocks with their own factors f1, for all entries; then the full B-bit
+ * estimate from the packed levels `ex` for the entries the first stage's bound keeps. With
+ * bits = 1 the first stage is the estimate. */
 typedef struct rv_ivf_list {
-    size_t n, cap;
-    uint64_t *codes; /* cap x bits x words: the code's bit planes */
-    float *add;      /* A   = ||o||^2 + 2 K1 <x_bar, P c>,   K1 = ||o|| / <x_bar, o_hat> */
-    float *scale;    /* K1s = 2 K1 / ||v||  (v = u - (2^bits - 1)/2, x_bar = v / ||v||) */
-    float *err;      /* E   = 2 ||o|| sqrt(1 - <x_bar,o_hat>^2) / <x_bar,o_hat> * eps0 / sqrt(D - 1) */
+    size_t n, cap;   /* cap is a multiple of 32 */
+    uint8_t *sign;   /* cap / 32 FastScan blocks of the sign codes (index/fastscan.h) */
+    float *f1;       /* by block of 32: the sign estimators' add[32] scale[32] err[32] lsum[32], then
+                      * (bits > 1) the B-bit estimators' err[32] scale[32] for the screen */
+    uint8_t *ex;     /* bits > 1: each code's levels u_i, ex_bytes per code (rv_ex_pack) */
+    rv_fac *fx;      /* bits > 1: the B-bit estimator */
     uint32_t *rows;  /* global store row of each entry */
     float radius;    /* max ||x - c|| ever added: an upper bound, also after removals */
 } rv_ivf_list;
@@ -33,6 +49,8 @@ typedef struct rv_rabitq {
     rv_index_kind kind;
     uint32_t dim, words; /* words: u64 per code plane */
     uint32_t bits, cwords; /* planes per code; cwords = bits x words */
+    uint32_t ex_bytes;     /* bytes of packed levels per code (bits > 1) */
+    uint32_t f1_rows;      /* floats per slot in a list's f1 blocks: 4, or 6 when bits > 1 */
     rv_index_params params;
     rv_rotation rot;
     uint32_t nlist;       /* 0 until the first vectors train the lists */
@@ -69,12 +87,13 @@ rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *
 bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b, const rv_store *sb);
 size_t rv_rabitq_bytes(const rv_rabitq *rq);
 
-/* Persistence helpers (index_persist.c): codes/factors/list ids in global row order, and the
- * inverse that rebuilds the lists from them. */
+/* Persistence helpers (index_persist.c): codes, factors and list ids in global row order, and
+ * the inverse that rebuilds the lists from them. factors holds n x 3 floats (add, scale, err)
+ * of the B-bit estimator; factors1 (bits > 1 only, else NULL) the same for the sign codes. */
 rv_status rv_rabitq_export_rows(const rv_rabitq *rq, size_t n, uint64_t *codes, float *factors,
-                                uint32_t *lists);
-rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes,
-                                const float *factors, const uint32_t *lists, const float *radii);
+                                float *factors1, uint32_t *lists);
+rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes, const float *factors,
+                                const float *factors1, const uint32_t *lists, const float *radii);
 /* Sets the trained state (centroids copied; rotated centroids recomputed). */
 rv_status rv_rabitq_set_lists(rv_rabitq *rq, uint32_t nlist, const float *centroids);
 

@@ -6,6 +6,7 @@
 
 #include "base/internal.h"
 #include "base/kernels.h"
+#include "index/fastscan.h"
 #include "check.h"
 
 static void check_against_double(const rv_kernels *k)
@@ -101,43 +102,137 @@ void test_kernels(void)
     rv_free(b);
 }
 
-static void test_bitplane_kernels(void)
+/* fastscan_dot against <u, uq> computed level by level from plain bit-plane codes (put into
+ * blocks with rv_fs_put, tables from rv_fs_lut), and the AVX2 twin bit for bit. */
+static void test_fastscan_kernels(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
-    uint64_t seed = 99, codes[37 * 12 * 3], planes[8 * 12];
+    enum { N = 70, MAXW = 12, MAXB = 4 }; /* 3 blocks, the last one partly filled */
+    uint64_t seed = 99, codes[N * MAXW * MAXB], back[MAXW * MAXB];
+    uint8_t *blocks = rv_alloc(3 * MAXB * MAXW * 256), *lut = rv_alloc(2 * MAXW * 256), uq[MAXW * 64];
+    uint32_t a[3 * 32], b[3 * 32];
     for (size_t i = 0; i < RV_ARRAY_LEN(codes); i++)
         codes[i] = rv_test_rand(&seed);
-    for (size_t i = 0; i < RV_ARRAY_LEN(planes); i++)
-        planes[i] = rv_test_rand(&seed);
-    uint32_t a[2 * 37], b[2 * 37];
-    for (size_t words = 1; words <= 12; words++)
-        for (unsigned cb = 1; cb <= 3; cb++)
-            for (unsigned bits = 1; bits <= 8; bits++) {
-                s->bitplane_dot(codes, words, cb, 37, planes, bits, a);
-                for (size_t r = 0; r < 37; r += 9) { /* against <u, q> computed level by level */
-                    uint32_t want = 0, levels = 0;
-                    for (size_t w = 0; w < words; w++)
-                        for (int bit = 0; bit < 64; bit++) {
-                            uint32_t u = 0, q = 0;
-                            for (unsigned p = 0; p < cb; p++)
-                                u |= (uint32_t)(codes[(r * cb + p) * words + w] >> bit & 1) << p;
-                            for (unsigned j = 0; j < bits; j++)
-                                q |= (uint32_t)(planes[j * words + w] >> bit & 1) << j;
-                            want += u * q;
-                            levels += u;
-                        }
-                    CHECK(a[2 * r] == want && a[2 * r + 1] == levels);
+    size_t word_list[] = {1, 2, 3, 6, 12};
+    for (size_t wi = 0; wi < RV_ARRAY_LEN(word_list); wi++)
+        for (unsigned cb = 1; cb <= MAXB; cb++)
+            for (unsigned qb = 1; qb <= 8; qb++) {
+                size_t words = word_list[wi];
+                memset(blocks, 0, 3 * MAXB * MAXW * 256);
+                for (size_t r = 0; r < N; r++) {
+                    rv_fs_put(blocks, words, cb, r, codes + r * MAXW * MAXB);
+                    rv_fs_get(blocks, words, cb, r, back);
+                    CHECK(memcmp(back, codes + r * MAXW * MAXB, cb * words * 8) == 0);
                 }
+                for (size_t i = 0; i < words * 64; i++)
+                    uq[i] = (uint8_t)(rv_test_rand(&seed) & ((1u << qb) - 1));
+                if (qb == 8)
+                    memset(uq, 255, 8); /* the largest table values */
+                unsigned nluts = rv_fs_lut(uq, words, qb, lut);
+                CHECK(nluts == (qb >= 7 ? 2u : 1u));
+                s->fastscan_dot(blocks, words, cb, 3, lut, nluts, a);
+                for (size_t r = 0; r < N; r++) {
+                    uint32_t want = 0;
+                    const uint64_t *c = codes + r * MAXW * MAXB;
+                    for (size_t i = 0; i < words * 64; i++) {
+                        uint32_t u = 0;
+                        for (unsigned p = 0; p < cb; p++)
+                            u |= (uint32_t)(c[p * words + i / 64] >> (i % 64) & 1) << p;
+                        want += u * uq[i];
+                    }
+                    CHECK(a[r] == want);
+                }
+                for (size_t r = N; r < 96; r++)
+                    CHECK(a[r] == 0); /* empty slots hold zero nibbles */
                 if (v) {
-                    v->bitplane_dot(codes, words, cb, 37, planes, bits, b);
+                    v->fastscan_dot(blocks, words, cb, 3, lut, nluts, b);
                     CHECK(memcmp(a, b, sizeof a) == 0);
                 }
             }
+    /* move / clear / same keep the other slots intact */
+    size_t words = 3;
+    unsigned cb = 2;
+    memset(blocks, 0, 3 * MAXB * MAXW * 256);
+    for (size_t r = 0; r < N; r++)
+        rv_fs_put(blocks, words, cb, r, codes + r * MAXW * MAXB);
+    rv_fs_move(blocks, words, cb, 69, 17);
+    rv_fs_clear(blocks, words, cb, 69);
+    rv_fs_get(blocks, words, cb, 17, back);
+    CHECK(memcmp(back, codes + 69 * MAXW * MAXB, cb * words * 8) == 0);
+    rv_fs_get(blocks, words, cb, 69, back);
+    for (size_t i = 0; i < cb * words; i++)
+        CHECK(back[i] == 0);
+    for (size_t r = 0; r < N - 1; r++)
+        if (r != 17) {
+            rv_fs_get(blocks, words, cb, r, back);
+            CHECK(memcmp(back, codes + r * MAXW * MAXB, cb * words * 8) == 0);
+            CHECK(rv_fs_same(blocks, r, blocks, r, words, cb) && !rv_fs_same(blocks, r, blocks, 17, words, cb));
+        }
+    rv_free(blocks);
+    rv_free(lut);
+}
+
+/* levels_dot against the level-by-level sum, for nibble and byte packing; screen32 bit for bit. */
+static void test_levels_and_screen(void)
+{
+    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    uint64_t seed = 7;
+    enum { MAXW = 7 };
+    uint8_t ex[MAXW * 64], uq[MAXW * 64], u[MAXW * 64];
+    for (size_t words = 1; words <= MAXW; words += 3)
+        for (unsigned bits = 2; bits <= 8; bits++) {
+            for (size_t i = 0; i < words * 64; i++) {
+                u[i] = (uint8_t)(rv_test_rand(&seed) & ((1u << bits) - 1));
+                uq[i] = (uint8_t)rv_test_rand(&seed);
+            }
+            memset(u, (1 << bits) - 1, 5); /* the largest products */
+            memset(uq, 255, 5);
+            uint32_t want = 0;
+            memset(ex, 0, sizeof ex);
+            for (size_t i = 0; i < words * 64; i++) {
+                want += (uint32_t)u[i] * uq[i];
+                if (bits > 4)
+                    ex[i] = u[i];
+                else
+                    ex[i / 64 * 32 + i % 32] |= (uint8_t)(i % 64 < 32 ? u[i] : u[i] << 4);
+            }
+            CHECK(s->levels_dot(ex, words, bits, uq) == want);
+            if (v)
+                CHECK(v->levels_dot(ex, words, bits, uq) == want);
+        }
+    float f[6 * 32], c[12], e1[32], r1[32], e2[32], r2[32];
+    uint32_t scan[32];
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 6 * 32; i++)
+            f[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f - (i >= 96 && i < 128 ? -1.0f : 0.5f);
+        for (int j = 0; j < 32; j++)
+            scan[j] = (uint32_t)(rv_test_rand(&seed) % 4000000);
+        for (int i = 0; i < 12; i++)
+            c[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f;
+        c[2] *= 1e-6f;
+        const float *f2 = round % 2 ? f + 128 : NULL;
+        uint32_t a = s->screen32(f, f2, scan, c, e1, r1);
+        for (int j = 0; j < 32; j++) { /* the documented formula, one operation at a time */
+            float t = c[0] * f[96 + j];
+            t = t - c[1];
+            t = t + c[2] * (float)scan[j];
+            t = t - c[3];
+            float e = (f[j] + c[4]) - f[32 + j] * t, r = f[64 + j] * c[5] + f[32 + j] * c[6];
+            float low = (e - c[7] * r) - (f2 ? f[128 + j] * c[5] + f[160 + j] * c[11] : 0.0f);
+            CHECK(e == e1[j] && r == r1[j]);
+            CHECK(((a >> j) & 1) == !(low > c[9] && e + c[8] * r > c[10]));
+        }
+        if (v) {
+            CHECK(v->screen32(f, f2, scan, c, e2, r2) == a);
+            CHECK(memcmp(e1, e2, sizeof e1) == 0 && memcmp(r1, r2, sizeof r1) == 0);
+        }
+    }
 }
 
 void test_pack_kernels(void)
 {
-    test_bitplane_kernels();
+    test_fastscan_kernels();
+    test_levels_and_screen();
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
     size_t ld = 37;
     float *x = rv_alloc(16 * ld * sizeof(float));
