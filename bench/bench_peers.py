@@ -123,7 +123,7 @@ def bench_ruvector(r: Runner) -> None:
     # the exhaustive search (every list the error bound cannot rule out) per rerank factor, then
     # nprobe caps: the approximate mode for data whose lists cannot be pruned (real embeddings)
     plus_knobs = [{"rerank_factor": rf} for rf in (1, 2, 3, 5, 10, 20)] + [
-        {"rerank_factor": rf, "nprobe": p} for rf in (2, 5) for p in (4, 8, 16, 32, 64)]
+        {"rerank_factor": rf, "nprobe": p} for rf in (2, 5) for p in (4, 8, 16, 32, 64, 128, 192)]
     for cls, kw, knobs in (
         (ruvector.RabitqPlusIndex, {}, plus_knobs),
         (ruvector.RabitqPlusIndex, {"bits": 1}, [{"rerank_factor": rf} for rf in (10, 20, 40)]),
@@ -179,9 +179,9 @@ def bench_faiss(r: Runner, nlist: int) -> None:
         ("FAISS RR,RaBitQ4,RFlat", f"RR{d},RaBitQ4,RFlat", [(8, kf) for kf in (1, 2, 5, 10)]),
         ("FAISS RR,RaBitQfs,RFlat", f"RR{d},RaBitQfs,RFlat", [(8, kf) for kf in (5, 10, 20, 50)]),
         (f"FAISS RR,IVF{nlist},RaBitQ,RFlat", f"RR{d},IVF{nlist},RaBitQ,RFlat",
-         [(8, kf, npb) for npb in (4, 8, 16, 32, 64) for kf in (5, 10, 20)]),
+         [(8, kf, npb) for npb in (4, 8, 16, 32, 64, 128) for kf in (5, 10, 20)]),
         (f"FAISS RR,IVF{nlist},RaBitQfs,RFlat", f"RR{d},IVF{nlist},RaBitQfs,RFlat",
-         [(8, kf, npb) for npb in (4, 8, 16, 32) for kf in (10, 20)]),
+         [(8, kf, npb) for npb in (4, 8, 16, 32, 64, 128) for kf in (10, 20)]),
         ("FAISS IndexHNSWFlat M16", "HNSW16,Flat", [("ef", ef) for ef in (16, 32, 64, 128, 256)]),
     ]
     for family, factory, knobs in specs:

@@ -127,6 +127,49 @@ void test_persist(void)
     CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, secs, 3) == RV_OK);
     CHECK(rv_index_load(bad, &b) == RV_ERR_FORMAT);
 
+    /* A multi-bit index: round trip after removals (codes move between FastScan slots), and the
+     * version rules: a version 1 file of a multi-bit index (no sign factors) is refused. */
+    {
+        enum { N = 100, D = 9 };
+        float xr[N * D];
+        int64_t rid[N];
+        rv_test_fill(xr, N * D, 21);
+        for (size_t i = 0; i < N; i++)
+            rid[i] = (int64_t)i * 3 - 50;
+        rv_index_params prm = rv_index_params_default(RV_INDEX_RABITQ_PLUS);
+        prm.nlist = 3;
+        rv_index *m, *m2;
+        CHECK(rv_index_build(RV_INDEX_RABITQ_PLUS, D, &prm, xr, rid, N, NULL, &m) == RV_OK);
+        for (size_t i = 0; i < N; i += 7)
+            CHECK(rv_index_remove(m, rid[i]) == RV_OK);
+        CHECK(rv_index_save(m, path) == RV_OK);
+        CHECK(rv_index_load(path, &m2) == RV_OK);
+        CHECK(rv_index_equal(m, m2));
+        rv_index_destroy(m2);
+        rv_container_reader r;
+        CHECK(rv_container_open(&r, path, RV_FOURCC('I', 'D', 'X', '1')) == RV_OK);
+        CHECK(r.payload_version == 2);
+        rv_section keep[RV_CONTAINER_MAX_SECTIONS];
+        size_t kept = 0;
+        for (uint32_t i = 0; i < r.count; i++) {
+            if (r.sections[i].tag == RV_FOURCC('F', 'A', 'C', '1'))
+                continue;
+            void *buf = rv_alloc(r.sections[i].length ? r.sections[i].length : 1);
+            CHECK(rv_container_read(&r, &r.sections[i], buf) == RV_OK);
+            keep[kept++] = (rv_section){r.sections[i].tag, buf, r.sections[i].length};
+        }
+        rv_container_close(&r);
+        CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, keep, kept) == RV_OK);
+        CHECK(rv_index_load(bad, &m2) == RV_ERR_FORMAT);
+        CHECK(strstr(rv_last_error(), "version 1 file of a 4-bit index") != NULL);
+        CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 2, keep, kept) == RV_OK);
+        CHECK(rv_index_load(bad, &m2) == RV_ERR_FORMAT); /* version 2 without FAC1 */
+        CHECK(strstr(rv_last_error(), "FAC1") != NULL);
+        for (size_t i = 0; i < kept; i++)
+            rv_free((void *)keep[i].data);
+        rv_index_destroy(m);
+    }
+
     /* IO errors: missing file, directory, unwritable destination. */
     CHECK(rv_index_load("/nonexistent/x.rvx", &b) == RV_ERR_IO);
     CHECK(rv_index_load(dir, &b) == RV_ERR_FORMAT);
