@@ -5,7 +5,10 @@
  * matrix, so embeddings, the four projections (QKV fused into one), LayerNorm and GELU run on all
  * tokens at once with no padding; only attention works per (text, head). Projections go through
  * rv_gemm_nt (our blocked AVX2/FMA kernel), whose every output element is computed the same way
- * whatever the row count, so embed(s) equals embed_batch([..., s, ...])[i] bit for bit.
+ * whatever the row count, so embed(s) equals embed_batch([..., s, ...])[i] bit for bit. The
+ * step after each projection runs in the GEMM's consumer while the tile is hot: bias + GELU per
+ * block, bias + residual + LayerNorm per finished row block; attention is two small products
+ * per (text, head) on the same micro-kernel.
  */
 #include <jansson.h>
 #include <math.h>
@@ -214,23 +217,34 @@ rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t le
 
 /* ---- the forward pass ------------------------------------------------------------------- */
 
-/* y[T x N] = x[T x K] . w[N x K]^T + b, through the GEMM driver. */
+/* y[T x N] = x[T x K] . w[N x K]^T + b through the GEMM driver, with the next step fused into
+ * the consumer while the tile is in cache: GELU per block, or (residual r, then LayerNorm) per
+ * task once all of its rows are complete. */
+typedef enum rv_epilogue { RV_EPI_BIAS, RV_EPI_GELU, RV_EPI_RESIDUAL_LN } rv_epilogue;
+
 typedef struct rv_linear_job {
     float *y;
-    const float *b;
+    const float *b, *r, *g, *beta; /* r, g, beta: RESIDUAL_LN only */
     size_t n;
+    double eps;
+    rv_epilogue epi;
 } rv_linear_job;
+
+static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps);
 
 static void rv_linear_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
                             size_t ldc)
 {
     (void)task;
     rv_linear_job *j = ctx;
+    const rv_kernels *K = rv_kernels_get();
     for (size_t i = 0; i < rows; i++) {
         float *yr = j->y + (i0 + i) * j->n + j0;
         const float *cr = c + i * ldc, *br = j->b + j0;
         for (size_t c2 = 0; c2 < cols; c2++)
             yr[c2] = cr[c2] + br[c2];
+        if (j->epi == RV_EPI_GELU)
+            K->gelu(yr, cols);
     }
 }
 
@@ -240,10 +254,35 @@ static int rv_linear_begin(void *ctx, size_t task, size_t i0, size_t rows)
     return 0;
 }
 
+static void rv_linear_end(void *ctx, size_t task, size_t i0, size_t rows)
+{
+    (void)task;
+    rv_linear_job *j = ctx;
+    if (j->epi == RV_EPI_RESIDUAL_LN)
+        rv_layernorm_rows(j->y + i0 * j->n, j->r + i0 * j->n, rows, j->n, j->g, j->beta, j->eps);
+}
+
 static rv_status rv_linear(const float *x, size_t T, const rv_gemm_packed *w, const float *b, float *y)
 {
-    rv_linear_job j = {y, b, w->n};
+    rv_linear_job j = {y, b, NULL, NULL, NULL, w->n, 0, RV_EPI_BIAS};
     rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
+    return rv_gemm_nt_packed(x, T, w, &c);
+}
+
+/* y = GELU(x w^T + b). */
+static rv_status rv_linear_gelu(const float *x, size_t T, const rv_gemm_packed *w, const float *b, float *y)
+{
+    rv_linear_job j = {y, b, NULL, NULL, NULL, w->n, 0, RV_EPI_GELU};
+    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
+    return rv_gemm_nt_packed(x, T, w, &c);
+}
+
+/* y = LayerNorm(x w^T + b + r; g, beta). y may not alias x or r. */
+static rv_status rv_linear_ln(const float *x, size_t T, const rv_gemm_packed *w, const float *b, const float *r,
+                              const float *g, const float *beta, double eps, float *y)
+{
+    rv_linear_job j = {y, b, r, g, beta, w->n, eps, RV_EPI_RESIDUAL_LN};
+    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, rv_linear_end};
     return rv_gemm_nt_packed(x, T, w, &c);
 }
 
@@ -255,14 +294,26 @@ static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, cons
         if (r)
             for (size_t i = 0; i < H; i++)
                 row[i] += r[t * H + i];
-        double mean = 0, var = 0;
-        for (size_t i = 0; i < H; i++)
-            mean += row[i];
+        /* Eight partial sums in a fixed order: no serial add chain, the same result every run. */
+        double ps[8] = {0}, pv[8] = {0}, mean = 0, var = 0;
+        size_t i = 0;
+        for (; i + 8 <= H; i += 8)
+            for (size_t u = 0; u < 8; u++)
+                ps[u] += row[i + u];
+        for (; i < H; i++)
+            ps[i % 8] += row[i];
+        for (size_t u = 0; u < 8; u++)
+            mean += ps[u];
         mean /= (double)H;
-        for (size_t i = 0; i < H; i++)
-            var += (row[i] - mean) * (row[i] - mean);
+        for (i = 0; i + 8 <= H; i += 8)
+            for (size_t u = 0; u < 8; u++)
+                pv[u] += (row[i + u] - mean) * (row[i + u] - mean);
+        for (; i < H; i++)
+            pv[i % 8] += (row[i] - mean) * (row[i] - mean);
+        for (size_t u = 0; u < 8; u++)
+            var += pv[u];
         double inv = 1.0 / sqrt(var / (double)H + eps);
-        for (size_t i = 0; i < H; i++)
+        for (i = 0; i < H; i++)
             row[i] = (float)((row[i] - mean) * inv) * g[i] + b[i];
     }
 }
@@ -272,7 +323,6 @@ typedef struct rv_rows_job {
     const float *r, *g, *b;
     size_t T, H;
     double eps;
-    int gelu;
 } rv_rows_job;
 
 #define RV_ROWS_PER_TASK 32
@@ -281,12 +331,7 @@ static void rv_rows_task(void *ctx, size_t task)
 {
     rv_rows_job *j = ctx;
     size_t t0 = task * RV_ROWS_PER_TASK, n = rv_min(RV_ROWS_PER_TASK, j->T - t0);
-    if (j->gelu) {
-        float *p = j->x + t0 * j->H;
-        rv_kernels_get()->gelu(p, n * j->H);
-    } else {
-        rv_layernorm_rows(j->x + t0 * j->H, j->r ? j->r + t0 * j->H : NULL, n, j->H, j->g, j->b, j->eps);
-    }
+    rv_layernorm_rows(j->x + t0 * j->H, j->r ? j->r + t0 * j->H : NULL, n, j->H, j->g, j->b, j->eps);
 }
 
 static void rv_rows(rv_rows_job *j)
@@ -299,57 +344,73 @@ typedef struct rv_attn_job {
     float *ctx;       /* [T x H] */
     const size_t *start, *len;
     size_t nseq, heads, H, dh;
-    float *scratch; /* per task: max_len floats */
-    size_t max_len;
 } rv_attn_job;
 
-/* One (sequence, head): scores = Q K^T / sqrt(dh) row by row, softmax, times V. K is first
- * transposed into a [dh x T] scratch so the score loop runs over contiguous keys (vectorizable
- * in the baseline build) instead of T short dot products. */
+/* One (sequence, head) as two small products on the GEMM micro-kernel: S = Q K^T (6-row Q
+ * panels x 16-row K panels, k = dh), softmax(S / sqrt(dh)) row by row, then P V (6-row P panels
+ * x 16-column V panels, k = T). Panels are zero-padded, so any T and dh work. */
 static void rv_attn_task(void *c, size_t task)
 {
     rv_attn_job *j = c;
-    size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H3 = 3 * j->H, dh = j->dh;
+    const size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H3 = 3 * j->H, dh = j->dh;
+    const size_t Tm = rv_round_up(T, RV_GEMM_MR), Tn = rv_round_up(T, RV_GEMM_NR), Dn = rv_round_up(dh, RV_GEMM_NR);
     const float *base = j->qkv + j->start[s] * H3;
-    float *kt = rv_alloc(dh * T * sizeof(float)), *p = rv_alloc(T * sizeof(float)),
-          *acc = rv_alloc(dh * sizeof(float));
-    if (!kt || !p || !acc) { /* leaves zeros: the caller's norm check reports it */
-        rv_free(kt);
-        rv_free(p);
-        rv_free(acc);
-        return;
-    }
-    for (size_t t = 0; t < T; t++) {
-        const float *k = base + t * H3 + j->H + h * dh;
-        for (size_t d = 0; d < dh; d++)
-            kt[d * T + t] = k[d];
-    }
+    float *qa = rv_alloc(Tm * dh * sizeof(float)), *kb = rv_alloc(Tn * dh * sizeof(float)),
+          *sc = rv_alloc(Tm * Tn * sizeof(float)), *pa = rv_alloc(Tm * T * sizeof(float)),
+          *vb = rv_alloc(Dn * T * sizeof(float)), *out = rv_alloc(Tm * Dn * sizeof(float));
+    if (!qa || !kb || !sc || !pa || !vb || !out) /* leaves zeros: the caller's norm check reports it */
+        goto done;
     const rv_kernels *K = rv_kernels_get();
+    for (size_t i = 0; i < Tm; i++) /* qa[p][t][r] = Q[6p + r][t] */
+        for (size_t t = 0; t < dh; t++)
+            qa[(i / RV_GEMM_MR) * RV_GEMM_MR * dh + t * RV_GEMM_MR + i % RV_GEMM_MR] =
+                i < T ? base[i * H3 + h * dh + t] : 0.0f;
+    for (size_t p = 0; p < Tn / RV_GEMM_NR; p++) {
+        size_t first = p * RV_GEMM_NR, rows = T > first ? rv_min(RV_GEMM_NR, T - first) : 0;
+        K->pack_rows16(base + first * H3 + j->H + h * dh, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
+    }
+    memset(sc, 0, Tm * Tn * sizeof(float));
+    for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
+        for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
+            K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR,
+                          Tn);
     const float scale = 1.0f / sqrtf((float)dh);
+    memset(pa, 0, Tm * T * sizeof(float));
     for (size_t i = 0; i < T; i++) {
-        const float *q = base + i * H3 + h * dh;
-        memset(p, 0, T * sizeof(float));
-        for (size_t d = 0; d < dh; d++)
-            K->axpy(T, q[d], kt + d * T, p);
-        float mx = -INFINITY;
+        float *row = sc + i * Tn, mx = -INFINITY, sum = 0;
         for (size_t t = 0; t < T; t++) {
-            p[t] *= scale;
-            mx = p[t] > mx ? p[t] : mx;
+            row[t] *= scale;
+            mx = row[t] > mx ? row[t] : mx;
         }
-        float sum = 0;
         for (size_t t = 0; t < T; t++) {
-            p[t] = expf(p[t] - mx);
-            sum += p[t];
+            row[t] = expf(row[t] - mx);
+            sum += row[t];
         }
         const float inv = 1.0f / sum;
-        memset(acc, 0, dh * sizeof(float));
+        float *dst = pa + (i / RV_GEMM_MR) * RV_GEMM_MR * T + i % RV_GEMM_MR; /* pa[p][t][r] = P[6p + r][t] */
         for (size_t t = 0; t < T; t++)
-            K->axpy(dh, p[t] * inv, base + t * H3 + 2 * j->H + h * dh, acc);
-        memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, acc, dh * sizeof(float));
+            dst[t * RV_GEMM_MR] = row[t] * inv;
     }
-    rv_free(kt);
-    rv_free(p);
-    rv_free(acc);
+    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) /* vb[p][t][c] = V[t][16p + c] */
+        for (size_t t = 0; t < T; t++)
+            for (size_t c2 = 0; c2 < RV_GEMM_NR; c2++) {
+                size_t d = p * RV_GEMM_NR + c2;
+                vb[(p * T + t) * RV_GEMM_NR + c2] = d < dh ? base[t * H3 + 2 * j->H + h * dh + d] : 0.0f;
+            }
+    memset(out, 0, Tm * Dn * sizeof(float));
+    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++)
+        for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
+            K->gemm_micro(T, pa + ip * RV_GEMM_MR * T, vb + p * RV_GEMM_NR * T, out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR,
+                          Dn);
+    for (size_t i = 0; i < T; i++)
+        memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, out + i * Dn, dh * sizeof(float));
+done:
+    rv_free(qa);
+    rv_free(kb);
+    rv_free(sc);
+    rv_free(pa);
+    rv_free(vb);
+    rv_free(out);
 }
 
 /* Encodes nseq packed sequences (ids, per-sequence start/len) and writes pooled, normalised rows. */
@@ -369,27 +430,19 @@ static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size
                 for (size_t i = 0; i < H; i++)
                     row[i] = (w[i] + p[i]) + e->type[i];
             }
-        rv_rows_job ln = {x, NULL, e->emb_g, e->emb_b, T, H, e->eps, 0};
+        rv_rows_job ln = {x, NULL, e->emb_g, e->emb_b, T, H, e->eps};
         rv_rows(&ln);
     }
     for (size_t l = 0; l < e->layers && s == RV_OK; l++) {
         const rv_bert_layer *L = &e->layer[l];
         if ((s = rv_linear(x, T, &L->pqkv, L->bqkv, qkv)) != RV_OK)
             break;
-        rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads, NULL, 0};
+        rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads};
         rv_parallel_for(nseq * e->heads, rv_attn_task, &aj);
-        if ((s = rv_linear(ctx, T, &L->po, L->bo, a)) != RV_OK)
+        if ((s = rv_linear_ln(ctx, T, &L->po, L->bo, x, L->ln1_g, L->ln1_b, e->eps, a)) != RV_OK ||
+            (s = rv_linear_gelu(a, T, &L->p1, L->b1, f)) != RV_OK ||
+            (s = rv_linear_ln(f, T, &L->p2, L->b2, a, L->ln2_g, L->ln2_b, e->eps, x)) != RV_OK)
             break;
-        rv_rows_job ln1 = {a, x, L->ln1_g, L->ln1_b, T, H, e->eps, 0};
-        rv_rows(&ln1);
-        if ((s = rv_linear(a, T, &L->p1, L->b1, f)) != RV_OK)
-            break;
-        rv_rows_job gelu = {f, NULL, NULL, NULL, T, I, 0, 1};
-        rv_rows(&gelu);
-        if ((s = rv_linear(f, T, &L->p2, L->b2, x)) != RV_OK)
-            break;
-        rv_rows_job ln2 = {x, a, L->ln2_g, L->ln2_b, T, H, e->eps, 0};
-        rv_rows(&ln2);
     }
     for (size_t q = 0; q < nseq && s == RV_OK; q++) {
         float *o = out + q * H;
