@@ -81,8 +81,9 @@ static void rv_gemm_task(void *ctx, size_t task)
     rv_pack_a(job->a + i0 * k, rows, k, apack, mbp);
     for (size_t jb = 0; jb < job->n; jb += RV_GEMM_NB) {
         const size_t nb = rv_min(RV_GEMM_NB, job->n - jb), nbp = rv_round_up(nb, RV_GEMM_NR);
-        memset(ctile, 0, mbp * RV_GEMM_NB * sizeof(float));
-        for (size_t kb = 0; kb < k; kb += RV_GEMM_KC) {
+        if (k == 0)
+            memset(ctile, 0, mbp * RV_GEMM_NB * sizeof(float));
+        for (size_t kb = 0; kb < k; kb += RV_GEMM_KC) { /* the first chunk overwrites the tile */
             const size_t kc = rv_min(RV_GEMM_KC, k - kb);
             const float *bp = bpack;
             if (job->bpacked) /* block jb starts at jb * k; its chunk kb at kb * nbp within */
@@ -93,7 +94,7 @@ static void rv_gemm_task(void *ctx, size_t task)
                 for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
                     K->gemm_micro(kc, apack + ip * RV_GEMM_MR * k + kb * RV_GEMM_MR,
                                   bp + p * RV_GEMM_NR * kc,
-                                  ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB);
+                                  ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB, kb > 0);
         }
         cons->block(cons->ctx, task, i0, rows, jb, nb, ctile, RV_GEMM_NB);
     }

@@ -369,11 +369,10 @@ static void rv_attn_task(void *c, size_t task)
         size_t first = p * RV_GEMM_NR, rows = T > first ? rv_min(RV_GEMM_NR, T - first) : 0;
         K->pack_rows16(base + first * H3 + j->H + h * dh, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
     }
-    memset(sc, 0, Tm * Tn * sizeof(float));
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
             K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR,
-                          Tn);
+                          Tn, 0);
     const float scale = 1.0f / sqrtf((float)dh);
     memset(pa, 0, Tm * T * sizeof(float));
     for (size_t i = 0; i < T; i++) {
@@ -397,11 +396,10 @@ static void rv_attn_task(void *c, size_t task)
                 size_t d = p * RV_GEMM_NR + c2;
                 vb[(p * T + t) * RV_GEMM_NR + c2] = d < dh ? base[t * H3 + 2 * j->H + h * dh + d] : 0.0f;
             }
-    memset(out, 0, Tm * Dn * sizeof(float));
     for (size_t p = 0; p < Dn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
             K->gemm_micro(T, pa + ip * RV_GEMM_MR * T, vb + p * RV_GEMM_NR * T, out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR,
-                          Dn);
+                          Dn, 0);
     for (size_t i = 0; i < T; i++)
         memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, out + i * Dn, dh * sizeof(float));
 done:

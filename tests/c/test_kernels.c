@@ -65,8 +65,15 @@ void test_kernels(void)
         rv_test_fill(bp, kc * RV_GEMM_NR, kc + 7);
         rv_test_fill(c1, RV_GEMM_MR * 20, 3);
         memcpy(c2, c1, sizeof c1);
-        s->gemm_micro(kc, ap, bp, c1, 20);
-        v->gemm_micro(kc, ap, bp, c2, 20);
+        int acc = kc % 2; /* alternately onto c, and over it (c2's tile poisoned: must not be read) */
+        if (!acc)
+            for (size_t i = 0; i < RV_GEMM_MR; i++)
+                for (size_t j = 0; j < RV_GEMM_NR; j++) {
+                    c1[i * 20 + j] = 0.0f;
+                    c2[i * 20 + j] = NAN;
+                }
+        s->gemm_micro(kc, ap, bp, c1, 20, acc);
+        v->gemm_micro(kc, ap, bp, c2, 20, acc);
         for (size_t i = 0; i < RV_GEMM_MR; i++)
             for (size_t j = 0; j < 20; j++) {
                 if (j >= RV_GEMM_NR) {
