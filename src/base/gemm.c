@@ -2,7 +2,8 @@
  * gemm.c — the blocked single-precision GEMM (C = A B^T) behind batch search, rotation and
  * k-means. Loop order after BLIS (Van Zee & van de Geijn, 2015):
  *
- *   task = up to RV_GEMM_MB rows of A, packed once into 6-wide micro-panels over all of k
+ *   task = up to RV_GEMM_MB rows of A, read in place by the micro-kernel 6 rows at a time (six
+ *          sequential streams; only a last partial group of rows is copied, zero-padded)
  *   for each block of RV_GEMM_NB rows of B                                     (jb)
  *     for each chunk of RV_GEMM_KC columns                                        (kb)
  *       pack the block's chunk into 16-wide micro-panels (8x8 register transposes)
@@ -40,19 +41,6 @@ void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks)
     *tasks = (m + mb - 1) / mb;
 }
 
-static void rv_pack_a(const float *a, size_t rows, size_t k, float *apack, size_t mbp)
-{
-    /* apack[p][t][i] = a[p*6 + i][t]; rows beyond `rows` are zero. */
-    for (size_t p = 0; p < mbp / RV_GEMM_MR; p++) {
-        float *dst = apack + p * RV_GEMM_MR * k;
-        for (size_t i = 0; i < RV_GEMM_MR; i++) {
-            size_t r = p * RV_GEMM_MR + i;
-            for (size_t t = 0; t < k; t++)
-                dst[t * RV_GEMM_MR + i] = r < rows ? a[r * k + t] : 0.0f;
-        }
-    }
-}
-
 static void rv_pack_b(const rv_kernels *K, const float *b, size_t rows, size_t k, size_t kb,
                       size_t kc, float *bpack, size_t nbp)
 {
@@ -70,15 +58,17 @@ static void rv_gemm_task(void *ctx, size_t task)
     const rv_gemm_consumer *cons = job->consumer;
     const rv_kernels *K = rv_kernels_get();
     const size_t k = job->k, i0 = task * job->mb, rows = rv_min(job->mb, job->m - i0);
-    const size_t mbp = rv_round_up(rows, RV_GEMM_MR);
-    float *apack = rv_alloc(mbp * k * sizeof(float));
+    const size_t mbp = rv_round_up(rows, RV_GEMM_MR), full = rows / RV_GEMM_MR;
+    float *atail = rows % RV_GEMM_MR ? rv_calloc(RV_GEMM_MR * k, sizeof(float)) : NULL;
     float *bpack = job->bpacked ? NULL : rv_alloc((size_t)RV_GEMM_NB * RV_GEMM_KC * sizeof(float));
     float *ctile = rv_alloc(mbp * RV_GEMM_NB * sizeof(float));
-    if (!apack || (!bpack && !job->bpacked) || !ctile || cons->begin(cons->ctx, task, i0, rows) != 0) {
+    if ((rows % RV_GEMM_MR && !atail) || (!bpack && !job->bpacked) || !ctile ||
+        cons->begin(cons->ctx, task, i0, rows) != 0) {
         job->failed = 1;
         goto done;
     }
-    rv_pack_a(job->a + i0 * k, rows, k, apack, mbp);
+    if (atail)
+        memcpy(atail, job->a + (i0 + full * RV_GEMM_MR) * k, (rows % RV_GEMM_MR) * k * sizeof(float));
     for (size_t jb = 0; jb < job->n; jb += RV_GEMM_NB) {
         const size_t nb = rv_min(RV_GEMM_NB, job->n - jb), nbp = rv_round_up(nb, RV_GEMM_NR);
         if (k == 0)
@@ -92,7 +82,7 @@ static void rv_gemm_task(void *ctx, size_t task)
                 rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
             for (size_t p = 0; p < nbp / RV_GEMM_NR; p++)
                 for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
-                    K->gemm_micro(kc, apack + ip * RV_GEMM_MR * k + kb * RV_GEMM_MR,
+                    K->gemm_micro(kc, (ip < full ? job->a + (i0 + ip * RV_GEMM_MR) * k : atail) + kb, k,
                                   bp + p * RV_GEMM_NR * kc,
                                   ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB, kb > 0);
         }
@@ -101,7 +91,7 @@ static void rv_gemm_task(void *ctx, size_t task)
     if (cons->end)
         cons->end(cons->ctx, task, i0, rows);
 done:
-    rv_free(apack);
+    rv_free(atail);
     rv_free(bpack);
     rv_free(ctile);
 }

@@ -45,7 +45,8 @@ static float rv_dot_scalar(const float *a, const float *b, size_t d)
     return rv_reduce32(acc);
 }
 
-static void rv_gemm_micro_scalar(size_t kc, const float *a, const float *b, float *c, size_t ldc, int accumulate)
+static void rv_gemm_micro_scalar(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                 int accumulate)
 {
     if (!accumulate)
         for (size_t i = 0; i < RV_GEMM_MR; i++)
@@ -53,7 +54,7 @@ static void rv_gemm_micro_scalar(size_t kc, const float *a, const float *b, floa
                 c[i * ldc + j] = 0.0f;
     for (size_t t = 0; t < kc; t++)
         for (size_t i = 0; i < RV_GEMM_MR; i++) {
-            float ai = a[t * RV_GEMM_MR + i];
+            float ai = a[i * lda + t];
             for (size_t j = 0; j < RV_GEMM_NR; j++)
                 c[i * ldc + j] += ai * b[t * RV_GEMM_NR + j];
         }

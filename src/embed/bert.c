@@ -346,37 +346,38 @@ typedef struct rv_attn_job {
     size_t nseq, heads, H, dh;
 } rv_attn_job;
 
-/* One (sequence, head) as two small products on the GEMM micro-kernel: S = Q K^T (6-row Q
- * panels x 16-row K panels, k = dh), softmax(S / sqrt(dh)) row by row, then P V (6-row P panels
- * x 16-column V panels, k = T). Panels are zero-padded, so any T and dh work. */
+/* One (sequence, head) as two small products on the GEMM micro-kernel: S = Q K^T (Q rows
+ * zero-padded to a multiple of 6, 16-row K panels, k = dh), softmax(S / sqrt(dh)) row by row in
+ * place, then P V (6 rows of P at a time, 16-column V panels, k = T). Any T and dh work. */
 static void rv_attn_task(void *c, size_t task)
 {
     rv_attn_job *j = c;
     const size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H3 = 3 * j->H, dh = j->dh;
     const size_t Tm = rv_round_up(T, RV_GEMM_MR), Tn = rv_round_up(T, RV_GEMM_NR), Dn = rv_round_up(dh, RV_GEMM_NR);
     const float *base = j->qkv + j->start[s] * H3;
-    float *qa = rv_alloc(Tm * dh * sizeof(float)), *kb = rv_alloc(Tn * dh * sizeof(float)),
-          *sc = rv_alloc(Tm * Tn * sizeof(float)), *pa = rv_alloc(Tm * T * sizeof(float)),
-          *vb = rv_alloc(Dn * T * sizeof(float)), *out = rv_alloc(Tm * Dn * sizeof(float));
-    if (!qa || !kb || !sc || !pa || !vb || !out) /* leaves zeros: the caller's norm check reports it */
+    float *qa = rv_calloc(Tm * dh, sizeof(float)), *kb = rv_alloc(Tn * dh * sizeof(float)),
+          *sc = rv_alloc(Tm * Tn * sizeof(float)), *vb = rv_alloc(Dn * T * sizeof(float)),
+          *out = rv_alloc(Tm * Dn * sizeof(float));
+    if (!qa || !kb || !sc || !vb || !out) /* leaves zeros: the caller's norm check reports it */
         goto done;
     const rv_kernels *K = rv_kernels_get();
-    for (size_t i = 0; i < Tm; i++) /* qa[p][t][r] = Q[6p + r][t] */
-        for (size_t t = 0; t < dh; t++)
-            qa[(i / RV_GEMM_MR) * RV_GEMM_MR * dh + t * RV_GEMM_MR + i % RV_GEMM_MR] =
-                i < T ? base[i * H3 + h * dh + t] : 0.0f;
+    for (size_t i = 0; i < T; i++)
+        memcpy(qa + i * dh, base + i * H3 + h * dh, dh * sizeof(float));
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++) {
         size_t first = p * RV_GEMM_NR, rows = T > first ? rv_min(RV_GEMM_NR, T - first) : 0;
         K->pack_rows16(base + first * H3 + j->H + h * dh, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
     }
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
-            K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR,
-                          Tn, 0);
+            K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, dh, kb + p * RV_GEMM_NR * dh,
+                          sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, 0);
     const float scale = 1.0f / sqrtf((float)dh);
-    memset(pa, 0, Tm * T * sizeof(float));
-    for (size_t i = 0; i < T; i++) {
+    for (size_t i = 0; i < Tm; i++) { /* padded rows (zero scores) become zero probabilities */
         float *row = sc + i * Tn, mx = -INFINITY, sum = 0;
+        if (i >= T) {
+            memset(row, 0, T * sizeof(float));
+            continue;
+        }
         for (size_t t = 0; t < T; t++) {
             row[t] *= scale;
             mx = row[t] > mx ? row[t] : mx;
@@ -386,9 +387,8 @@ static void rv_attn_task(void *c, size_t task)
             sum += row[t];
         }
         const float inv = 1.0f / sum;
-        float *dst = pa + (i / RV_GEMM_MR) * RV_GEMM_MR * T + i % RV_GEMM_MR; /* pa[p][t][r] = P[6p + r][t] */
         for (size_t t = 0; t < T; t++)
-            dst[t * RV_GEMM_MR] = row[t] * inv;
+            row[t] *= inv;
     }
     for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) /* vb[p][t][c] = V[t][16p + c] */
         for (size_t t = 0; t < T; t++)
@@ -398,15 +398,14 @@ static void rv_attn_task(void *c, size_t task)
             }
     for (size_t p = 0; p < Dn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
-            K->gemm_micro(T, pa + ip * RV_GEMM_MR * T, vb + p * RV_GEMM_NR * T, out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR,
-                          Dn, 0);
+            K->gemm_micro(T, sc + ip * RV_GEMM_MR * Tn, Tn, vb + p * RV_GEMM_NR * T,
+                          out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR, Dn, 0);
     for (size_t i = 0; i < T; i++)
         memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, out + i * Dn, dh * sizeof(float));
 done:
     rv_free(qa);
     rv_free(kb);
     rv_free(sc);
-    rv_free(pa);
     rv_free(vb);
     rv_free(out);
 }

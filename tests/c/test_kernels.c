@@ -72,8 +72,8 @@ void test_kernels(void)
                     c1[i * 20 + j] = 0.0f;
                     c2[i * 20 + j] = NAN;
                 }
-        s->gemm_micro(kc, ap, bp, c1, 20, acc);
-        v->gemm_micro(kc, ap, bp, c2, 20, acc);
+        s->gemm_micro(kc, ap, kc, bp, c1, 20, acc);
+        v->gemm_micro(kc, ap, kc, bp, c2, 20, acc);
         for (size_t i = 0; i < RV_GEMM_MR; i++)
             for (size_t j = 0; j < 20; j++) {
                 if (j >= RV_GEMM_NR) {
@@ -82,7 +82,7 @@ void test_kernels(void)
                 }
                 double mag = fabs(c1[i * 20 + j]);
                 for (size_t t = 0; t < kc; t++)
-                    mag += fabs((double)ap[t * RV_GEMM_MR + i] * bp[t * RV_GEMM_NR + j]);
+                    mag += fabs((double)ap[i * kc + t] * bp[t * RV_GEMM_NR + j]);
                 CHECK_MSG(fabs((double)c1[i * 20 + j] - c2[i * 20 + j]) <= 2.0 * (kc + 1) * ldexp(mag, -24),
                           "gemm kc=%zu (%zu,%zu)", kc, i, j);
             }
