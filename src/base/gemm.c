@@ -26,8 +26,13 @@ typedef struct rv_gemm_job {
     const float *bpacked; /* rv_gemm_packed data, or NULL to pack per task */
     size_t m, n, k, mb;
     const rv_gemm_consumer *consumer;
+    const float *bias; /* direct mode: n rounded up to 16 floats (zero-padded) */
+    float *y;          /* direct mode: the output, row stride ldy; NULL for tiles */
+    size_t ldy;
     atomic_int failed;
 } rv_gemm_job;
+
+static const float rv_zeros16[RV_GEMM_NR];
 
 void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks)
 {
@@ -52,6 +57,10 @@ static void rv_pack_b(const rv_kernels *K, const float *b, size_t rows, size_t k
     }
 }
 
+/* One task: A rows [i0, i0 + rows) times all of B. Tile mode hands each finished block, in a
+ * task-local tile, to the consumer. Direct mode (job->y) starts every micro-tile from the bias
+ * and writes it straight into y; only tiles cut by the last row group or the last column panel
+ * go through the task tile and are copied. */
 static void rv_gemm_task(void *ctx, size_t task)
 {
     rv_gemm_job *job = ctx;
@@ -63,7 +72,7 @@ static void rv_gemm_task(void *ctx, size_t task)
     float *bpack = job->bpacked ? NULL : rv_alloc((size_t)RV_GEMM_NB * RV_GEMM_KC * sizeof(float));
     float *ctile = rv_alloc(mbp * RV_GEMM_NB * sizeof(float));
     if ((rows % RV_GEMM_MR && !atail) || (!bpack && !job->bpacked) || !ctile ||
-        cons->begin(cons->ctx, task, i0, rows) != 0) {
+        (cons && cons->begin && cons->begin(cons->ctx, task, i0, rows) != 0)) {
         job->failed = 1;
         goto done;
     }
@@ -71,24 +80,42 @@ static void rv_gemm_task(void *ctx, size_t task)
         memcpy(atail, job->a + (i0 + full * RV_GEMM_MR) * k, (rows % RV_GEMM_MR) * k * sizeof(float));
     for (size_t jb = 0; jb < job->n; jb += RV_GEMM_NB) {
         const size_t nb = rv_min(RV_GEMM_NB, job->n - jb), nbp = rv_round_up(nb, RV_GEMM_NR);
-        if (k == 0)
-            memset(ctile, 0, mbp * RV_GEMM_NB * sizeof(float));
-        for (size_t kb = 0; kb < k; kb += RV_GEMM_KC) { /* the first chunk overwrites the tile */
+        for (size_t kb = 0; kb < k || (k == 0 && kb == 0); kb += RV_GEMM_KC) { /* chunk 0 starts from the init */
             const size_t kc = rv_min(RV_GEMM_KC, k - kb);
             const float *bp = bpack;
             if (job->bpacked) /* block jb starts at jb * k; its chunk kb at kb * nbp within */
                 bp = job->bpacked + jb * k + kb * nbp;
-            else
+            else if (kc)
                 rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
-            for (size_t p = 0; p < nbp / RV_GEMM_NR; p++)
-                for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++)
+            for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
+                const bool whole_cols = (p + 1) * RV_GEMM_NR <= nb;
+                const float *init = kb > 0 ? NULL : job->bias ? job->bias + jb + p * RV_GEMM_NR : rv_zeros16;
+                for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++) {
+                    float *c = ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR;
+                    size_t ldc = RV_GEMM_NB;
+                    if (job->y && whole_cols && ip < full) {
+                        c = job->y + (i0 + ip * RV_GEMM_MR) * job->ldy + jb + p * RV_GEMM_NR;
+                        ldc = job->ldy;
+                    }
                     K->gemm_micro(kc, (ip < full ? job->a + (i0 + ip * RV_GEMM_MR) * k : atail) + kb, k,
-                                  bp + p * RV_GEMM_NR * kc,
-                                  ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR, RV_GEMM_NB, kb > 0);
+                                  bp + p * RV_GEMM_NR * kc, c, ldc, init);
+                }
+            }
         }
-        cons->block(cons->ctx, task, i0, rows, jb, nb, ctile, RV_GEMM_NB);
+        if (job->y) {
+            for (size_t i = 0; i < rows; i++) { /* the cut tiles: last row group, last column panel */
+                size_t from = i < full * RV_GEMM_MR ? nb / RV_GEMM_NR * RV_GEMM_NR : 0;
+                if (from < nb)
+                    memcpy(job->y + (i0 + i) * job->ldy + jb + from, ctile + i * RV_GEMM_NB + from,
+                           (nb - from) * sizeof(float));
+            }
+            if (cons && cons->block)
+                cons->block(cons->ctx, task, i0, rows, jb, nb, job->y + i0 * job->ldy + jb, job->ldy);
+        } else {
+            cons->block(cons->ctx, task, i0, rows, jb, nb, ctile, RV_GEMM_NB);
+        }
     }
-    if (cons->end)
+    if (cons && cons->end)
         cons->end(cons->ctx, task, i0, rows);
 done:
     rv_free(atail);
@@ -101,7 +128,7 @@ rv_status rv_gemm_nt(const float *a, size_t m, const float *b, size_t n, size_t 
 {
     size_t mb, tasks;
     rv_gemm_plan(m, &mb, &tasks);
-    rv_gemm_job job = {a, b, NULL, m, n, k, mb, consumer, 0};
+    rv_gemm_job job = {a, b, NULL, m, n, k, mb, consumer, NULL, NULL, 0, 0};
     rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
     return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, n, k)
                       : RV_OK;
@@ -134,8 +161,25 @@ rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, c
 {
     size_t mb, tasks;
     rv_gemm_plan(m, &mb, &tasks);
-    rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, consumer, 0};
+    rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, consumer, NULL, NULL, 0, 0};
     rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
+    return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, b->n, b->k)
+                      : RV_OK;
+}
+
+rv_status rv_gemm_nt_packed_into(const float *a, size_t m, const rv_gemm_packed *b, const float *bias, float *y,
+                                 size_t ldy, const rv_gemm_consumer *after)
+{
+    float *bpad = rv_calloc(rv_round_up(b->n, RV_GEMM_NR) + 1, sizeof(float));
+    if (!bpad)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, b->n, b->k);
+    if (bias)
+        memcpy(bpad, bias, b->n * sizeof(float));
+    size_t mb, tasks;
+    rv_gemm_plan(m, &mb, &tasks);
+    rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, after, bpad, y, ldy, 0};
+    rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
+    rv_free(bpad);
     return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, b->n, b->k)
                       : RV_OK;
 }

@@ -49,5 +49,11 @@ rv_status rv_gemm_pack(const float *b, size_t n, size_t k, rv_gemm_packed *out);
 void rv_gemm_packed_free(rv_gemm_packed *p);
 /* rv_gemm_nt with a packed B. */
 rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, const rv_gemm_consumer *consumer);
+/* y[i * ldy + j] = bias[j] + A[i] . B[j] (bias may be NULL: zeros), written straight into y (no
+ * tile copy): each sum starts from the bias. `after` (may be NULL; begin/block/end each optional)
+ * sees every finished block in y (c = y + i0 * ldy + j0, ldc = ldy), and `end` the task's
+ * finished rows. Errors: NO_MEMORY. */
+rv_status rv_gemm_nt_packed_into(const float *a, size_t m, const rv_gemm_packed *b, const float *bias, float *y,
+                                 size_t ldy, const rv_gemm_consumer *after);
 
 #endif

@@ -35,10 +35,12 @@ typedef struct rv_kernels {
     void (*l2sq_rows)(const float *q, const float *x, size_t d, size_t count, float *out);
     /* sum_t a[t] * b[t] */
     float (*dot)(const float *a, const float *b, size_t d);
-    /* c[i*ldc + j] (+)= sum_{t<kc} a[i*lda + t] * b[t*NR + j] for i < MR, j < NR, t ascending:
-     * accumulates onto c when `accumulate`, else overwrites it (as if c held zeros; c is not
-     * read). a is MR plain rows; b is a packed panel, 64-byte aligned. */
-    void (*gemm_micro)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int accumulate);
+    /* c[i*ldc + j] = s + sum_{t<kc} a[i*lda + t] * b[t*NR + j] for i < MR, j < NR, t ascending,
+     * where s = init[j] (NR floats, e.g. a bias or zeros; c is then not read) or, when init is
+     * NULL, s = c[i*ldc + j] (accumulate). a is MR plain rows; b is a packed panel, 64-byte
+     * aligned. */
+    void (*gemm_micro)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                       const float *init);
     /* Writes to idx_out every j < n with norms[j] - 2*dots[j] < thresh, ascending; returns the
      * count. idx_out holds n entries. */
     size_t (*select_below)(const float *dots, const float *norms, size_t n, float thresh,

@@ -87,10 +87,10 @@ static float rv_dot_avx2(const float *a, const float *b, size_t d)
 }
 
 static void rv_gemm_micro_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                               int accumulate)
+                               const float *init)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (accumulate) {
+    if (!init) {
         c00 = _mm256_loadu_ps(c + 0 * ldc), c01 = _mm256_loadu_ps(c + 0 * ldc + 8);
         c10 = _mm256_loadu_ps(c + 1 * ldc), c11 = _mm256_loadu_ps(c + 1 * ldc + 8);
         c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
@@ -98,7 +98,8 @@ static void rv_gemm_micro_avx2(size_t kc, const float *a, size_t lda, const floa
         c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
         c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
     } else {
-        c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+        c00 = c10 = c20 = c30 = c40 = c50 = _mm256_loadu_ps(init);
+        c01 = c11 = c21 = c31 = c41 = c51 = _mm256_loadu_ps(init + 8);
     }
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
     for (size_t t = 0; t < kc; t++) {

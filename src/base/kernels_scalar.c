@@ -46,12 +46,12 @@ static float rv_dot_scalar(const float *a, const float *b, size_t d)
 }
 
 static void rv_gemm_micro_scalar(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                                 int accumulate)
+                                 const float *init)
 {
-    if (!accumulate)
+    if (init)
         for (size_t i = 0; i < RV_GEMM_MR; i++)
             for (size_t j = 0; j < RV_GEMM_NR; j++)
-                c[i * ldc + j] = 0.0f;
+                c[i * ldc + j] = init[j];
     for (size_t t = 0; t < kc; t++)
         for (size_t i = 0; i < RV_GEMM_MR; i++) {
             float ai = a[i * lda + t];

@@ -217,73 +217,57 @@ rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t le
 
 /* ---- the forward pass ------------------------------------------------------------------- */
 
-/* y[T x N] = x[T x K] . w[N x K]^T + b through the GEMM driver, with the next step fused into
- * the consumer while the tile is in cache: GELU per block, or (residual r, then LayerNorm) per
- * task once all of its rows are complete. */
-typedef enum rv_epilogue { RV_EPI_BIAS, RV_EPI_GELU, RV_EPI_RESIDUAL_LN } rv_epilogue;
-
+/* y[T x N] = x[T x K] . w[N x K]^T + b, written by the GEMM straight into y with every sum
+ * started from the bias; the next step runs in the driver's consumer while the rows are hot:
+ * GELU per finished block, or (residual r, then LayerNorm) per task's finished rows. */
 typedef struct rv_linear_job {
     float *y;
-    const float *b, *r, *g, *beta; /* r, g, beta: RESIDUAL_LN only */
+    const float *r, *g, *beta;
     size_t n;
     double eps;
-    rv_epilogue epi;
 } rv_linear_job;
+
+static const float rv_zeros16[RV_GEMM_NR];
 
 static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps);
 
-static void rv_linear_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
-                            size_t ldc)
+static void rv_gelu_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
+                          size_t ldc)
 {
-    (void)task;
+    (void)task, (void)c, (void)ldc;
     rv_linear_job *j = ctx;
     const rv_kernels *K = rv_kernels_get();
-    for (size_t i = 0; i < rows; i++) {
-        float *yr = j->y + (i0 + i) * j->n + j0;
-        const float *cr = c + i * ldc, *br = j->b + j0;
-        for (size_t c2 = 0; c2 < cols; c2++)
-            yr[c2] = cr[c2] + br[c2];
-        if (j->epi == RV_EPI_GELU)
-            K->gelu(yr, cols);
-    }
+    for (size_t i = 0; i < rows; i++)
+        K->gelu(j->y + (i0 + i) * j->n + j0, cols);
 }
 
-static int rv_linear_begin(void *ctx, size_t task, size_t i0, size_t rows)
-{
-    (void)ctx, (void)task, (void)i0, (void)rows;
-    return 0;
-}
-
-static void rv_linear_end(void *ctx, size_t task, size_t i0, size_t rows)
+static void rv_ln_end(void *ctx, size_t task, size_t i0, size_t rows)
 {
     (void)task;
     rv_linear_job *j = ctx;
-    if (j->epi == RV_EPI_RESIDUAL_LN)
-        rv_layernorm_rows(j->y + i0 * j->n, j->r + i0 * j->n, rows, j->n, j->g, j->beta, j->eps);
+    rv_layernorm_rows(j->y + i0 * j->n, j->r + i0 * j->n, rows, j->n, j->g, j->beta, j->eps);
 }
 
 static rv_status rv_linear(const float *x, size_t T, const rv_gemm_packed *w, const float *b, float *y)
 {
-    rv_linear_job j = {y, b, NULL, NULL, NULL, w->n, 0, RV_EPI_BIAS};
-    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
-    return rv_gemm_nt_packed(x, T, w, &c);
+    return rv_gemm_nt_packed_into(x, T, w, b, y, w->n, NULL);
 }
 
 /* y = GELU(x w^T + b). */
 static rv_status rv_linear_gelu(const float *x, size_t T, const rv_gemm_packed *w, const float *b, float *y)
 {
-    rv_linear_job j = {y, b, NULL, NULL, NULL, w->n, 0, RV_EPI_GELU};
-    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, NULL};
-    return rv_gemm_nt_packed(x, T, w, &c);
+    rv_linear_job j = {y, NULL, NULL, NULL, w->n, 0};
+    rv_gemm_consumer c = {&j, NULL, rv_gelu_block, NULL};
+    return rv_gemm_nt_packed_into(x, T, w, b, y, w->n, &c);
 }
 
 /* y = LayerNorm(x w^T + b + r; g, beta). y may not alias x or r. */
 static rv_status rv_linear_ln(const float *x, size_t T, const rv_gemm_packed *w, const float *b, const float *r,
                               const float *g, const float *beta, double eps, float *y)
 {
-    rv_linear_job j = {y, b, r, g, beta, w->n, eps, RV_EPI_RESIDUAL_LN};
-    rv_gemm_consumer c = {&j, rv_linear_begin, rv_linear_block, rv_linear_end};
-    return rv_gemm_nt_packed(x, T, w, &c);
+    rv_linear_job j = {y, r, g, beta, w->n, eps};
+    rv_gemm_consumer c = {&j, NULL, NULL, rv_ln_end};
+    return rv_gemm_nt_packed_into(x, T, w, b, y, w->n, &c);
 }
 
 /* x = LayerNorm(x + r) row by row (r may be NULL), mean and biased variance in double. */
@@ -370,7 +354,7 @@ static void rv_attn_task(void *c, size_t task)
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
             K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, dh, kb + p * RV_GEMM_NR * dh,
-                          sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, 0);
+                          sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, rv_zeros16);
     const float scale = 1.0f / sqrtf((float)dh);
     for (size_t i = 0; i < Tm; i++) { /* padded rows (zero scores) become zero probabilities */
         float *row = sc + i * Tn, mx = -INFINITY, sum = 0;
@@ -399,7 +383,7 @@ static void rv_attn_task(void *c, size_t task)
     for (size_t p = 0; p < Dn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
             K->gemm_micro(T, sc + ip * RV_GEMM_MR * Tn, Tn, vb + p * RV_GEMM_NR * T,
-                          out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR, Dn, 0);
+                          out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR, Dn, rv_zeros16);
     for (size_t i = 0; i < T; i++)
         memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, out + i * Dn, dh * sizeof(float));
 done:

@@ -65,15 +65,18 @@ void test_kernels(void)
         rv_test_fill(bp, kc * RV_GEMM_NR, kc + 7);
         rv_test_fill(c1, RV_GEMM_MR * 20, 3);
         memcpy(c2, c1, sizeof c1);
-        int acc = kc % 2; /* alternately onto c, and over it (c2's tile poisoned: must not be read) */
-        if (!acc)
+        /* alternately onto c, and from an init row (c2's tile poisoned: must not be read) */
+        float init[RV_GEMM_NR];
+        rv_test_fill(init, RV_GEMM_NR, kc + 3);
+        const float *from = kc % 2 ? NULL : init;
+        if (from)
             for (size_t i = 0; i < RV_GEMM_MR; i++)
                 for (size_t j = 0; j < RV_GEMM_NR; j++) {
-                    c1[i * 20 + j] = 0.0f;
+                    c1[i * 20 + j] = init[j];
                     c2[i * 20 + j] = NAN;
                 }
-        s->gemm_micro(kc, ap, kc, bp, c1, 20, acc);
-        v->gemm_micro(kc, ap, kc, bp, c2, 20, acc);
+        s->gemm_micro(kc, ap, kc, bp, c1, 20, from);
+        v->gemm_micro(kc, ap, kc, bp, c2, 20, from);
         for (size_t i = 0; i < RV_GEMM_MR; i++)
             for (size_t j = 0; j < 20; j++) {
                 if (j >= RV_GEMM_NR) {
