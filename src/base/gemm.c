@@ -157,16 +157,6 @@ void rv_gemm_packed_free(rv_gemm_packed *p)
     p->data = NULL;
 }
 
-rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, const rv_gemm_consumer *consumer)
-{
-    size_t mb, tasks;
-    rv_gemm_plan(m, &mb, &tasks);
-    rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, consumer, NULL, NULL, 0, 0};
-    rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
-    return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in a %zu x %zu x %zu product", m, b->n, b->k)
-                      : RV_OK;
-}
-
 rv_status rv_gemm_nt_packed_into(const float *a, size_t m, const rv_gemm_packed *b, const float *bias, float *y,
                                  size_t ldy, const rv_gemm_consumer *after)
 {

@@ -38,7 +38,7 @@ rv_status rv_gemm_nt(const float *a, size_t m, const float *b, size_t n, size_t 
                      const rv_gemm_consumer *consumer);
 
 /* B packed once for many products (model weights): the micro-panel layout rv_gemm_nt builds per
- * task and per block, so products with it skip the packing (bit-identical results). */
+ * task and per block, so products with it skip the packing. */
 typedef struct rv_gemm_packed {
     float *data;
     size_t n, k;
@@ -47,10 +47,9 @@ typedef struct rv_gemm_packed {
 /* Packs b (n x k). Errors: NO_MEMORY. Free with rv_gemm_packed_free. */
 rv_status rv_gemm_pack(const float *b, size_t n, size_t k, rv_gemm_packed *out);
 void rv_gemm_packed_free(rv_gemm_packed *p);
-/* rv_gemm_nt with a packed B. */
-rv_status rv_gemm_nt_packed(const float *a, size_t m, const rv_gemm_packed *b, const rv_gemm_consumer *consumer);
-/* y[i * ldy + j] = bias[j] + A[i] . B[j] (bias may be NULL: zeros), written straight into y (no
- * tile copy): each sum starts from the bias. `after` (may be NULL; begin/block/end each optional)
+/* y[i * ldy + j] = bias[j] + A[i] . B[j] for a packed B (bias may be NULL: zeros, and then y
+ * equals rv_gemm_nt's product bit for bit), written straight into y (no tile copy): each sum
+ * starts from the bias. `after` (may be NULL; begin/block/end each optional)
  * sees every finished block in y (c = y + i0 * ldy + j0, ldc = ldy), and `end` the task's
  * finished rows. Errors: NO_MEMORY. */
 rv_status rv_gemm_nt_packed_into(const float *a, size_t m, const rv_gemm_packed *b, const float *bias, float *y,

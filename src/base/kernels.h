@@ -79,6 +79,15 @@ typedef struct rv_kernels {
                          float *err);
 } rv_kernels;
 
+/* Level i of a code packed for levels_dot (the layout documented there). */
+static inline unsigned rv_ex_level(const uint8_t *ex, unsigned bits, size_t i)
+{
+    if (bits > 4)
+        return ex[i];
+    uint8_t byte = ex[i / 64 * 32 + i % 32];
+    return i % 64 < 32 ? byte & 15u : (unsigned)byte >> 4;
+}
+
 /* The table every computation uses (chosen once; see rv_kernel_name). */
 const rv_kernels *rv_kernels_get(void);
 

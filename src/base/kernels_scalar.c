@@ -100,11 +100,8 @@ static void rv_fastscan_dot_scalar(const uint8_t *blocks, size_t words, unsigned
 static uint32_t rv_levels_dot_scalar(const uint8_t *ex, size_t words, unsigned bits, const uint8_t *uq)
 {
     uint32_t sum = 0;
-    for (size_t i = 0; i < words * 64; i++) {
-        size_t at = i / 64 * 32 + i % 32;
-        unsigned u = bits > 4 ? ex[i] : i % 64 < 32 ? ex[at] & 15u : (unsigned)ex[at] >> 4;
-        sum += u * uq[i];
-    }
+    for (size_t i = 0; i < words * 64; i++)
+        sum += rv_ex_level(ex, bits, i) * uq[i];
     return sum;
 }
 

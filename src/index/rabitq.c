@@ -305,8 +305,7 @@ static void rv_list_code(const rv_rabitq *rq, const rv_ivf_list *L, size_t p, ui
     const uint8_t *ex = L->ex + p * rq->ex_bytes;
     memset(code, 0, rq->cwords * sizeof(uint64_t));
     for (size_t i = 0; i < rq->words * 64; i++) {
-        size_t at = i / 64 * 32 + i % 32;
-        unsigned u = rq->bits > 4 ? ex[i] : i % 64 < 32 ? ex[at] & 15u : (unsigned)ex[at] >> 4;
+        unsigned u = rv_ex_level(ex, rq->bits, i);
         for (unsigned b = 0; b < rq->bits; b++)
             code[b * rq->words + i / 64] |= (uint64_t)(u >> b & 1) << (i % 64);
     }
@@ -764,11 +763,15 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
      * the rounding) and estimate at query_bits. */
     const bool multi = rq->bits > 1;
     const unsigned bits1 = multi && bits > 6 ? 6 : bits;
-    float lo = 0, delta = 0, usum = 0, lo1, delta1, usum1;
+    float lo1, delta1, usum1;
     rv_quantize_query(sc->y, d, words, bits1, sc->uq1, &lo1, &delta1, &usum1);
     const unsigned nluts = rv_fs_lut(sc->uq1, words, bits1, sc->lut);
-    if (multi)
+    float lo = lo1, delta = delta1, usum = usum1;
+    const uint8_t *uq = sc->uq1;
+    if (bits != bits1) { /* only then does the estimate need its own quantization */
         rv_quantize_query(sc->y, d, words, bits, sc->uq, &lo, &delta, &usum);
+        uq = sc->uq;
+    }
     const float center = (float)((1 << rq->bits) - 1) / 2.0f, noise = (float)(sqrt((double)d) * RV_RABITQ_EPSILON0 / sqrt(12.0));
     const float qerr = center * noise * delta, lo_cd = lo * center * (float)d, delta_cu = delta * center * usum;
     const float qerr1 = 0.5f * noise * delta1, lo_cd1 = lo1 * 0.5f * (float)d, delta_cu1 = delta1 * 0.5f * usum1;
@@ -812,7 +815,7 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
                     const rv_fac *f = &L->fx[e];
                     if (est - err - (f->err * sqrt_dc + f->scale * qerr) > cand_bound && est - err > ub_bound)
                         continue;
-                    uint32_t w = K->levels_dot(L->ex + e * rq->ex_bytes, words, rq->bits, sc->uq);
+                    uint32_t w = K->levels_dot(L->ex + e * rq->ex_bytes, words, rq->bits, uq);
                     float t = lo * (float)f->lsum - lo_cd + delta * (float)w - delta_cu;
                     est = f->add + dc - f->scale * t;
                     err = f->err * sqrt_dc + f->scale * qerr;
@@ -925,8 +928,8 @@ bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b,
         uint32_t la = a->row_list[r], lb = b->row_list[rb];
         const rv_ivf_list *La = &a->lists[la], *Lb = &b->lists[lb];
         size_t pa = a->row_pos[r], pb = b->row_pos[rb];
-        if (la != lb || !rv_fs_same(La->sign, pa, Lb->sign, pb, a->words, 1) ||
-            memcmp(&(rv_fac[1]){rv_f1_get(a, La->f1, pa)}, &(rv_fac[1]){rv_f1_get(b, Lb->f1, pb)}, sizeof(rv_fac)) != 0)
+        rv_fac fa = rv_f1_get(a, La->f1, pa), fb = rv_f1_get(b, Lb->f1, pb);
+        if (la != lb || !rv_fs_same(La->sign, pa, Lb->sign, pb, a->words, 1) || memcmp(&fa, &fb, sizeof fa) != 0)
             return false;
         if (a->bits > 1 && (memcmp(La->ex + pa * a->ex_bytes, Lb->ex + pb * b->ex_bytes, a->ex_bytes) != 0 ||
                             memcmp(&La->fx[pa], &Lb->fx[pb], sizeof(rv_fac)) != 0))

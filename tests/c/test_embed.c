@@ -42,12 +42,6 @@ typedef struct {
     size_t n;
 } rv_collect;
 
-static int collect_begin(void *ctx, size_t task, size_t i0, size_t rows)
-{
-    (void)ctx, (void)task, (void)i0, (void)rows;
-    return 0;
-}
-
 static void collect_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
                           size_t ldc)
 {
@@ -64,15 +58,18 @@ static void test_packed_gemm(void)
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *a = rv_alloc(m * k * sizeof(float)), *b = rv_alloc(n * k * sizeof(float));
         float *c1 = rv_calloc(m * n, sizeof(float)), *c2 = rv_calloc(m * n, sizeof(float));
+        float *c3 = rv_calloc(m * n, sizeof(float)), *bias = rv_alloc(n * sizeof(float));
         rv_test_fill(a, m * k, 3 + s);
         rv_test_fill(b, n * k, 30 + s);
-        rv_collect k1 = {c1, n}, k2 = {c2, n};
-        rv_gemm_consumer g1 = {&k1, collect_begin, collect_block, NULL}, g2 = {&k2, collect_begin, collect_block, NULL};
+        rv_test_fill(bias, n, 60 + s);
+        rv_collect k1 = {c1, n};
+        rv_gemm_consumer g1 = {&k1, NULL, collect_block, NULL};
         rv_gemm_packed p;
         CHECK(rv_gemm_nt(a, m, b, n, k, &g1) == RV_OK);
         CHECK(rv_gemm_pack(b, n, k, &p) == RV_OK);
-        CHECK(rv_gemm_nt_packed(a, m, &p, &g2) == RV_OK);
+        CHECK(rv_gemm_nt_packed_into(a, m, &p, NULL, c2, n, NULL) == RV_OK);
         CHECK_MSG(memcmp(c1, c2, m * n * sizeof(float)) == 0, "packed product differs for %zux%zux%zu", m, n, k);
+        CHECK(rv_gemm_nt_packed_into(a, m, &p, bias, c3, n, NULL) == RV_OK); /* sums started from the bias */
         double worst = 0; /* and both are the product */
         for (size_t i = 0; i < m; i++)
             for (size_t j = 0; j < n; j++) {
@@ -82,6 +79,7 @@ static void test_packed_gemm(void)
                     mag += fabs((double)a[i * k + t] * b[j * k + t]);
                 }
                 worst = fmax(worst, fabs(c1[i * n + j] - ref) / (mag + 1e-30));
+                worst = fmax(worst, fabs(c3[i * n + j] - (ref + bias[j])) / (mag + fabs(bias[j]) + 1e-30));
             }
         CHECK_MSG(worst <= 2.0 * (double)k * 0x1p-24, "relative error %g", worst);
         rv_gemm_packed_free(&p);
@@ -89,6 +87,8 @@ static void test_packed_gemm(void)
         rv_free(b);
         rv_free(c1);
         rv_free(c2);
+        rv_free(c3);
+        rv_free(bias);
     }
 }
 
