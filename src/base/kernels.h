@@ -27,6 +27,15 @@
 #define RV_GEMM_MR 6  /* query rows per micro-tile */
 #define RV_GEMM_NR 16 /* data rows per micro-tile (two 8-float vectors) */
 
+/* screen32's scalars (see there). */
+typedef struct rv_screen {
+    float lo, lo_cd, delta, delta_cu; /* the query's quantization terms */
+    float dc, sqrt_dc;                /* ||q - c||^2 of the list, and its root */
+    float qerr, qerr2;                /* query rounding error per unit of scale: sign code, B-bit code */
+    float a, b;                       /* the skip rule's weights */
+    float cand, ub;                   /* the candidate and upper bounds when the block starts */
+} rv_screen;
+
 typedef struct rv_kernels {
     const char *name;
     /* sum_t (a[t] - b[t])^2 */
@@ -52,31 +61,29 @@ typedef struct rv_kernels {
     void (*gelu)(float *x, size_t n);
     /* y[i] += a * x[i] for i < n */
     void (*axpy)(size_t n, float a, const float *x, float *y);
-    /* The RaBitQ code scan (FastScan: 4-bit lookups with byte shuffles). Codes sit in blocks of
-     * 32; a code has `code_bits` bit planes of `words` x 64 dimensions, each plane cut into
-     * groups of 4 dimensions (g = 0 .. 16 words - 1), whose 4 bits form a nibble (bit i = dim
-     * 4g + i). A block is plane-major: plane b, pair p = g / 2 is 32 bytes at ((b * 8 words) +
-     * p) * 32, where byte (g % 2) * 16 + j holds the nibble of code j in its low half and of code
-     * j + 16 in its high half. `lut` holds `nluts` (1 or 2) tables of 8 words x 32 bytes with the
-     * same pairing: byte p * 32 + (g % 2) * 16 + n is table t's value for group g and nibble n.
-     *   out[32 blk + j] = sum_b 2^b sum_t 256^t sum_g lut_t[g][nibble_{b,g}(code j)]
-     * for the `nblocks` blocks (all 32 slots; unused slots are whatever their bytes say). The
-     * caller keeps the sum below 2^32. */
-    void (*fastscan_dot)(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
-                         const uint8_t *lut, unsigned nluts, uint32_t *out);
+    /* The RaBitQ sign-code scan (FastScan: 4-bit lookups with byte shuffles). Codes of `words` x
+     * 64 bits sit in blocks of 32; each code is cut into groups of 4 dimensions (g = 0 .. 16
+     * words - 1) whose bits form a nibble (bit i = dim 4g + i). In a block, pair p = g / 2 is the
+     * 32 bytes at p * 32, where byte (g % 2) * 16 + j holds the nibble of code j in its low half
+     * and of code j + 16 in its high half. `lut` holds `nluts` (1 or 2) tables of 8 words x 32
+     * bytes with the same pairing: byte p * 32 + (g % 2) * 16 + n is table t's value for group g
+     * and nibble n.
+     *   out[32 blk + j] = sum_t 256^t sum_g lut_t[g][nibble_g(code j)]
+     * for the `nblocks` blocks (all 32 slots; unused slots are whatever their bytes say). */
+    void (*fastscan_dot)(const uint8_t *blocks, size_t words, size_t nblocks, const uint8_t *lut, unsigned nluts,
+                         uint32_t *out);
     /* <u, uq> for one code's packed levels (64 words dimensions): bits <= 4, byte 32 w + j holds
      * u_{64w+j} in its low nibble and u_{64w+j+32} in its high one; bits > 4, byte i holds u_i.
      * uq: 64 words levels (< 256). The caller keeps the sum below 2^32. */
     uint32_t (*levels_dot)(const uint8_t *ex, size_t words, unsigned bits, const uint8_t *uq);
     /* The RaBitQ first-stage screen of one block of 32 codes. f: add[32], scale[32], err[32],
-     * lsum[32]; f2: err2[32], scale2[32], or NULL for zeros; c: lo, lo_cd, delta, delta_cu, dc,
-     * sqrt_dc, qerr, a, b, cand, ub, qerr2. For each j (scan[j] < 2^31):
+     * lsum[32]; f2: err2[32], scale2[32], or NULL for zeros. For each j (scan[j] < 2^31):
      *   t = ((lo lsum - lo_cd) + delta (float)scan[j]) - delta_cu
      *   est[j] = (add + dc) - scale t,   err[j] = err sqrt_dc + scale qerr
      *   e2 = err2 sqrt_dc + scale2 qerr2
      * and bit j of the result is set unless (est - a err) - e2 > cand and est + b err > ub. */
-    uint32_t (*screen32)(const float *f, const float *f2, const uint32_t *scan, const float *c, float *est,
-                         float *err);
+    uint32_t (*screen32)(const float *f, const float *f2, const uint32_t *scan, const struct rv_screen *c,
+                         float *est, float *err);
 } rv_kernels;
 
 /* Level i of a code packed for levels_dot (the layout documented there). */

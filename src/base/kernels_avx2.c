@@ -185,10 +185,10 @@ static void rv_pack_rows16_avx2(const float *x, size_t ld, size_t rows, size_t k
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
-/* One (plane, table) pass over pairs [p0, p1) of a block (at most 256 pairs, so every 16-bit
- * lane sum stays below 256 x 255): two shuffles per 32 bytes of codes, 16-bit accumulators split
- * into even and odd bytes (FAISS's trick: acc_even collects whole words, acc_odd the high bytes,
- * and even = acc_even - (acc_odd << 8) at the end). Adds the 32 sums, shifted, into tot. */
+/* One table's pass over pairs [p0, p1) of a block (at most 256 pairs, so every 16-bit lane sum
+ * stays below 256 x 255): two shuffles per 32 bytes of codes, 16-bit accumulators split into
+ * even and odd bytes (FAISS's trick: acc_even collects whole words, acc_odd the high bytes, and
+ * even = acc_even - (acc_odd << 8) at the end). Adds the 32 sums, shifted, into tot. */
 static inline void rv_fastscan_pass(const uint8_t *codes, const uint8_t *lut, size_t p0, size_t p1,
                                     unsigned shift, __m256i tot[4])
 {
@@ -219,34 +219,20 @@ static inline void rv_fastscan_pass(const uint8_t *codes, const uint8_t *lut, si
     }
 }
 
-static inline void rv_fastscan_body(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
-                                    const uint8_t *lut, unsigned nluts, uint32_t *out)
+static void rv_fastscan_dot_avx2(const uint8_t *blocks, size_t words, size_t nblocks, const uint8_t *lut,
+                                 unsigned nluts, uint32_t *out)
 {
-    const size_t pairs = words * 8, plane_bytes = pairs * 32;
+    const size_t pairs = words * 8, block_bytes = pairs * 32;
     for (size_t blk = 0; blk < nblocks; blk++) {
-        const uint8_t *B = blocks + blk * code_bits * plane_bytes;
+        const uint8_t *B = blocks + blk * block_bytes;
         __m256i tot[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                           _mm256_setzero_si256()};
-        for (unsigned b = 0; b < code_bits; b++)
-            for (unsigned t = 0; t < nluts; t++)
-                for (size_t p0 = 0; p0 < pairs; p0 += 256)
-                    rv_fastscan_pass(B + b * plane_bytes, lut + t * plane_bytes, p0, p0 + 256 < pairs ? p0 + 256 : pairs,
-                                     b + 8 * t, tot);
+        for (unsigned t = 0; t < nluts; t++)
+            for (size_t p0 = 0; p0 < pairs; p0 += 256)
+                rv_fastscan_pass(B, lut + t * block_bytes, p0, p0 + 256 < pairs ? p0 + 256 : pairs, 8 * t, tot);
         for (int i = 0; i < 4; i++)
             _mm256_storeu_si256((__m256i *)(out + blk * 32 + i * 8), tot[i]);
     }
-}
-
-/* Specialised for the default shapes so the loops unroll. */
-static void rv_fastscan_dot_avx2(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
-                                 const uint8_t *lut, unsigned nluts, uint32_t *out)
-{
-    if (code_bits == 4 && nluts == 1)
-        rv_fastscan_body(blocks, words, 4, nblocks, lut, 1, out);
-    else if (code_bits == 1 && nluts == 1)
-        rv_fastscan_body(blocks, words, 1, nblocks, lut, 1, out);
-    else
-        rv_fastscan_body(blocks, words, code_bits, nblocks, lut, nluts, out);
 }
 
 /* Nibbles: maddubs (query bytes unsigned x levels <= 15) gives pairs <= 7650, two of them summed
@@ -278,13 +264,13 @@ static uint32_t rv_levels_dot_avx2(const uint8_t *ex, size_t words, unsigned bit
     return (uint32_t)_mm_cvtsi128_si32(s4);
 }
 
-static uint32_t rv_screen32_avx2(const float *f, const float *f2, const uint32_t *scan, const float *c, float *est,
-                                 float *err)
+static uint32_t rv_screen32_avx2(const float *f, const float *f2, const uint32_t *scan, const rv_screen *c,
+                                 float *est, float *err)
 {
-    const __m256 lo = _mm256_set1_ps(c[0]), lo_cd = _mm256_set1_ps(c[1]), delta = _mm256_set1_ps(c[2]);
-    const __m256 delta_cu = _mm256_set1_ps(c[3]), dc = _mm256_set1_ps(c[4]), sqrt_dc = _mm256_set1_ps(c[5]);
-    const __m256 qerr = _mm256_set1_ps(c[6]), a = _mm256_set1_ps(c[7]), b = _mm256_set1_ps(c[8]);
-    const __m256 cand = _mm256_set1_ps(c[9]), ub = _mm256_set1_ps(c[10]), qerr2 = _mm256_set1_ps(c[11]);
+    const __m256 lo = _mm256_set1_ps(c->lo), lo_cd = _mm256_set1_ps(c->lo_cd), delta = _mm256_set1_ps(c->delta);
+    const __m256 delta_cu = _mm256_set1_ps(c->delta_cu), dc = _mm256_set1_ps(c->dc), sqrt_dc = _mm256_set1_ps(c->sqrt_dc);
+    const __m256 qerr = _mm256_set1_ps(c->qerr), a = _mm256_set1_ps(c->a), b = _mm256_set1_ps(c->b);
+    const __m256 cand = _mm256_set1_ps(c->cand), ub = _mm256_set1_ps(c->ub), qerr2 = _mm256_set1_ps(c->qerr2);
     uint32_t keep = 0;
     for (unsigned j = 0; j < 32; j += 8) {
         __m256 add = _mm256_loadu_ps(f + j), scale = _mm256_loadu_ps(f + 32 + j);

@@ -77,21 +77,20 @@ static void rv_pack_rows16_scalar(const float *x, size_t ld, size_t rows, size_t
             dst[t * RV_GEMM_NR + j] = j < rows ? x[j * ld + t] : 0.0f;
 }
 
-static void rv_fastscan_dot_scalar(const uint8_t *blocks, size_t words, unsigned code_bits, size_t nblocks,
-                                   const uint8_t *lut, unsigned nluts, uint32_t *out)
+static void rv_fastscan_dot_scalar(const uint8_t *blocks, size_t words, size_t nblocks, const uint8_t *lut,
+                                   unsigned nluts, uint32_t *out)
 {
-    const size_t pairs = words * 8, plane_bytes = pairs * 32;
+    const size_t block_bytes = words * 256;
     for (size_t blk = 0; blk < nblocks; blk++) {
-        const uint8_t *B = blocks + blk * code_bits * plane_bytes;
+        const uint8_t *B = blocks + blk * block_bytes;
         for (size_t j = 0; j < 32; j++) {
             uint32_t sum = 0;
-            for (unsigned b = 0; b < code_bits; b++)
-                for (size_t g = 0; g < 2 * pairs; g++) {
-                    size_t at = (g / 2) * 32 + (g % 2) * 16 + j % 16;
-                    unsigned nib = j < 16 ? B[b * plane_bytes + at] & 15u : B[b * plane_bytes + at] >> 4;
-                    for (unsigned t = 0; t < nluts; t++)
-                        sum += (uint32_t)lut[t * plane_bytes + (g / 2) * 32 + (g % 2) * 16 + nib] << (b + 8 * t);
-                }
+            for (size_t g = 0; g < words * 16; g++) {
+                size_t at = (g / 2) * 32 + (g % 2) * 16;
+                unsigned nib = j < 16 ? B[at + j] & 15u : B[at + j - 16] >> 4;
+                for (unsigned t = 0; t < nluts; t++)
+                    sum += (uint32_t)lut[t * block_bytes + at + nib] << (8 * t);
+            }
             out[blk * 32 + j] = sum;
         }
     }
@@ -105,18 +104,18 @@ static uint32_t rv_levels_dot_scalar(const uint8_t *ex, size_t words, unsigned b
     return sum;
 }
 
-static uint32_t rv_screen32_scalar(const float *f, const float *f2, const uint32_t *scan, const float *c, float *est,
-                                   float *err)
+static uint32_t rv_screen32_scalar(const float *f, const float *f2, const uint32_t *scan, const rv_screen *c,
+                                   float *est, float *err)
 {
     uint32_t keep = 0;
     for (unsigned j = 0; j < 32; j++) {
-        float t = c[0] * f[96 + j] - c[1] + c[2] * (float)scan[j] - c[3];
-        float e = f[j] + c[4] - f[32 + j] * t;
-        float r = f[64 + j] * c[5] + f[32 + j] * c[6];
+        float t = c->lo * f[96 + j] - c->lo_cd + c->delta * (float)scan[j] - c->delta_cu;
+        float e = f[j] + c->dc - f[32 + j] * t;
+        float r = f[64 + j] * c->sqrt_dc + f[32 + j] * c->qerr;
         est[j] = e;
         err[j] = r;
-        float r2 = f2 ? f2[j] * c[5] + f2[32 + j] * c[11] : 0.0f;
-        if (!(e - c[7] * r - r2 > c[9] && e + c[8] * r > c[10]))
+        float r2 = f2 ? f2[j] * c->sqrt_dc + f2[32 + j] * c->qerr2 : 0.0f;
+        if (!(e - c->a * r - r2 > c->cand && e + c->b * r > c->ub))
             keep |= 1u << j;
     }
     return keep;

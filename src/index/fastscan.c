@@ -5,68 +5,54 @@
 
 #include "index/fastscan.h"
 
-/* Byte of (slot, plane b, group g) within the blocks, and whether the nibble is the high one. */
-static inline size_t rv_fs_at(size_t words, unsigned bits, size_t slot, unsigned b, size_t g)
+/* The byte holding group g of slot `slot`; the nibble is the high one for slots 16..31. */
+static inline size_t rv_fs_at(size_t words, size_t slot, size_t g)
 {
-    size_t j = slot % RV_FS_BLOCK;
-    return (slot / RV_FS_BLOCK) * rv_fs_block_bytes(words, bits) + (size_t)b * words * 256 + (g / 2) * 32 +
-           (g % 2) * 16 + j % 16;
+    return (slot / RV_FS_BLOCK) * rv_fs_block_bytes(words) + (g / 2) * 32 + (g % 2) * 16 + slot % 16;
 }
 
-void rv_fs_put(uint8_t *blocks, size_t words, unsigned bits, size_t slot, const uint64_t *code)
+static inline unsigned rv_fs_nib(const uint8_t *blocks, size_t words, size_t slot, size_t g)
 {
-    const int high = slot % RV_FS_BLOCK >= 16;
-    for (unsigned b = 0; b < bits; b++)
-        for (size_t g = 0; g < words * 16; g++) {
-            unsigned nib = (unsigned)(code[b * words + g / 16] >> (4 * (g % 16))) & 15u;
-            uint8_t *p = blocks + rv_fs_at(words, bits, slot, b, g);
-            *p = high ? (uint8_t)((*p & 0x0f) | nib << 4) : (uint8_t)((*p & 0xf0) | nib);
-        }
-}
-
-
-void rv_fs_clear(uint8_t *blocks, size_t words, unsigned bits, size_t slot)
-{
-    const int high = slot % RV_FS_BLOCK >= 16;
-    for (unsigned b = 0; b < bits; b++)
-        for (size_t g = 0; g < words * 16; g++) {
-            uint8_t *p = blocks + rv_fs_at(words, bits, slot, b, g);
-            *p = high ? (uint8_t)(*p & 0x0f) : (uint8_t)(*p & 0xf0);
-        }
-}
-
-static inline unsigned rv_fs_nib(const uint8_t *blocks, size_t words, unsigned bits, size_t slot, unsigned b,
-                                 size_t g)
-{
-    uint8_t v = blocks[rv_fs_at(words, bits, slot, b, g)];
+    uint8_t v = blocks[rv_fs_at(words, slot, g)];
     return slot % RV_FS_BLOCK >= 16 ? v >> 4 : v & 15u;
 }
 
-void rv_fs_get(const uint8_t *blocks, size_t words, unsigned bits, size_t slot, uint64_t *code)
+static inline void rv_fs_set_nib(uint8_t *blocks, size_t words, size_t slot, size_t g, unsigned nib)
 {
-    memset(code, 0, (size_t)bits * words * sizeof(uint64_t));
-    for (unsigned b = 0; b < bits; b++)
-        for (size_t g = 0; g < words * 16; g++)
-            code[b * words + g / 16] |= (uint64_t)rv_fs_nib(blocks, words, bits, slot, b, g) << (4 * (g % 16));
+    uint8_t *p = blocks + rv_fs_at(words, slot, g);
+    *p = slot % RV_FS_BLOCK >= 16 ? (uint8_t)((*p & 0x0f) | nib << 4) : (uint8_t)((*p & 0xf0) | nib);
 }
 
-void rv_fs_move(uint8_t *blocks, size_t words, unsigned bits, size_t from, size_t to)
+void rv_fs_put(uint8_t *blocks, size_t words, size_t slot, const uint64_t *code)
 {
-    const int high = to % RV_FS_BLOCK >= 16;
-    for (unsigned b = 0; b < bits; b++)
-        for (size_t g = 0; g < words * 16; g++) {
-            unsigned nib = rv_fs_nib(blocks, words, bits, from, b, g);
-            uint8_t *p = blocks + rv_fs_at(words, bits, to, b, g);
-            *p = high ? (uint8_t)((*p & 0x0f) | nib << 4) : (uint8_t)((*p & 0xf0) | nib);
-        }
+    for (size_t g = 0; g < words * 16; g++)
+        rv_fs_set_nib(blocks, words, slot, g, (unsigned)(code[g / 16] >> (4 * (g % 16))) & 15u);
 }
 
-bool rv_fs_same(const uint8_t *a, size_t sa, const uint8_t *b, size_t sb, size_t words, unsigned bits)
+void rv_fs_get(const uint8_t *blocks, size_t words, size_t slot, uint64_t *code)
 {
-    for (unsigned p = 0; p < bits; p++)
-        for (size_t g = 0; g < words * 16; g++)
-            if (rv_fs_nib(a, words, bits, sa, p, g) != rv_fs_nib(b, words, bits, sb, p, g))
-                return false;
+    memset(code, 0, words * sizeof(uint64_t));
+    for (size_t g = 0; g < words * 16; g++)
+        code[g / 16] |= (uint64_t)rv_fs_nib(blocks, words, slot, g) << (4 * (g % 16));
+}
+
+void rv_fs_clear(uint8_t *blocks, size_t words, size_t slot)
+{
+    for (size_t g = 0; g < words * 16; g++)
+        rv_fs_set_nib(blocks, words, slot, g, 0);
+}
+
+void rv_fs_move(uint8_t *blocks, size_t words, size_t from, size_t to)
+{
+    for (size_t g = 0; g < words * 16; g++)
+        rv_fs_set_nib(blocks, words, to, g, rv_fs_nib(blocks, words, from, g));
+}
+
+bool rv_fs_same(const uint8_t *a, size_t sa, const uint8_t *b, size_t sb, size_t words)
+{
+    for (size_t g = 0; g < words * 16; g++)
+        if (rv_fs_nib(a, words, sa, g) != rv_fs_nib(b, words, sb, g))
+            return false;
     return true;
 }
 

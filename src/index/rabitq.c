@@ -191,7 +191,7 @@ static rv_status rv_list_reserve(const rv_rabitq *rq, rv_ivf_list *L, size_t tot
     size_t cap = L->cap + L->cap / 2;
     cap = cap < total ? total : cap;
     cap = rv_round_up(cap, RV_FS_BLOCK);
-    const size_t bb = rv_fs_block_bytes(rq->words, 1), old_bytes = L->cap / RV_FS_BLOCK * bb;
+    const size_t bb = rv_fs_block_bytes(rq->words), old_bytes = L->cap / RV_FS_BLOCK * bb;
     const bool multi = rq->bits > 1;
     uint8_t *sign = rv_alloc(cap / RV_FS_BLOCK * bb), *ex = multi ? rv_alloc(cap * rq->ex_bytes) : NULL;
     float *f1 = rv_alloc(cap * rq->f1_rows * sizeof(float));
@@ -284,7 +284,7 @@ static void rv_list_set(const rv_rabitq *rq, rv_ivf_list *L, size_t p, const uin
                         rv_fac fx, uint32_t row)
 {
     const uint64_t *sign = code + (size_t)(rq->bits - 1) * rq->words; /* the top plane */
-    rv_fs_put(L->sign, rq->words, 1, p, sign);
+    rv_fs_put(L->sign, rq->words, p, sign);
     f1.lsum = rv_code_levels(sign, rq->words, 1);
     if (rq->bits > 1) {
         rv_ex_pack(code, rq->words, rq->bits, L->ex + p * rq->ex_bytes);
@@ -299,7 +299,7 @@ static void rv_list_set(const rv_rabitq *rq, rv_ivf_list *L, size_t p, const uin
 static void rv_list_code(const rv_rabitq *rq, const rv_ivf_list *L, size_t p, uint64_t *code)
 {
     if (rq->bits == 1) {
-        rv_fs_get(L->sign, rq->words, 1, p, code);
+        rv_fs_get(L->sign, rq->words, p, code);
         return;
     }
     const uint8_t *ex = L->ex + p * rq->ex_bytes;
@@ -610,7 +610,7 @@ rv_status rv_rabitq_remove(rv_rabitq *rq, rv_store *s, int64_t id)
     rv_ivf_list *L = &rq->lists[rq->row_list[row]];
     size_t p = rq->row_pos[row], last = L->n - 1;
     if (p != last) {
-        rv_fs_move(L->sign, rq->words, 1, last, p);
+        rv_fs_move(L->sign, rq->words, last, p);
         rv_f1_put(rq, L->f1, p, rv_f1_get(rq, L->f1, last), rq->bits > 1 ? &L->fx[last] : NULL);
         if (rq->bits > 1) {
             memcpy(L->ex + p * rq->ex_bytes, L->ex + last * rq->ex_bytes, rq->ex_bytes);
@@ -619,7 +619,7 @@ rv_status rv_rabitq_remove(rv_rabitq *rq, rv_store *s, int64_t id)
         L->rows[p] = L->rows[last];
         rq->row_pos[L->rows[p]] = (uint32_t)p;
     }
-    rv_fs_clear(L->sign, rq->words, 1, last);
+    rv_fs_clear(L->sign, rq->words, last);
     L->n--;
     /* Store level: the last row takes the row's place; repoint its list slot. */
     size_t last_row = s->n - 1;
@@ -790,15 +790,16 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
         const rv_ivf_list *L = &rq->lists[key.list];
         if (L->n == 0)
             continue;
-        K->fastscan_dot(L->sign, words, 1, (L->n + RV_FS_BLOCK - 1) / RV_FS_BLOCK, sc->lut, nluts, sc->scan);
+        K->fastscan_dot(L->sign, words, (L->n + RV_FS_BLOCK - 1) / RV_FS_BLOCK, sc->lut, nluts, sc->scan);
         const float dc = key.dc, sqrt_dc = sqrtf(dc);
-        float c[12] = {lo1, lo_cd1, delta1, delta_cu1, dc, sqrt_dc, qerr1, multi ? 1.0f : 0.0f, multi ? -1.0f : 1.0f,
-                       0, 0, qerr};
+        /* multi: skip when (est - err) - err_B > cand and est - err > ub; else est > cand and est + err > ub */
+        rv_screen scr = {.lo = lo1, .lo_cd = lo_cd1, .delta = delta1, .delta_cu = delta_cu1, .dc = dc, .sqrt_dc = sqrt_dc,
+                         .qerr = qerr1, .qerr2 = qerr, .a = multi ? 1.0f : 0.0f, .b = multi ? -1.0f : 1.0f};
         for (size_t b0 = 0; b0 < L->n; b0 += RV_FS_BLOCK) {
-            c[9] = rv_topk_bound(&cand);
-            c[10] = rv_topk_bound(&ub);
+            scr.cand = rv_topk_bound(&cand);
+            scr.ub = rv_topk_bound(&ub);
             const float *f1 = L->f1 + b0 * rq->f1_rows;
-            uint32_t keep = K->screen32(f1, multi ? f1 + 4 * RV_FS_BLOCK : NULL, sc->scan + b0, c, sc->est1, sc->err1);
+            uint32_t keep = K->screen32(f1, multi ? f1 + 4 * RV_FS_BLOCK : NULL, sc->scan + b0, &scr, sc->est1, sc->err1);
             if (L->n - b0 < RV_FS_BLOCK)
                 keep &= (1u << (L->n - b0)) - 1;
             if (multi)
@@ -929,7 +930,7 @@ bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b,
         const rv_ivf_list *La = &a->lists[la], *Lb = &b->lists[lb];
         size_t pa = a->row_pos[r], pb = b->row_pos[rb];
         rv_fac fa = rv_f1_get(a, La->f1, pa), fb = rv_f1_get(b, Lb->f1, pb);
-        if (la != lb || !rv_fs_same(La->sign, pa, Lb->sign, pb, a->words, 1) || memcmp(&fa, &fb, sizeof fa) != 0)
+        if (la != lb || !rv_fs_same(La->sign, pa, Lb->sign, pb, a->words) || memcmp(&fa, &fb, sizeof fa) != 0)
             return false;
         if (a->bits > 1 && (memcmp(La->ex + pa * a->ex_bytes, Lb->ex + pb * b->ex_bytes, a->ex_bytes) != 0 ||
                             memcmp(&La->fx[pa], &Lb->fx[pb], sizeof(rv_fac)) != 0))
@@ -948,7 +949,7 @@ size_t rv_rabitq_bytes(const rv_rabitq *rq)
         for (uint32_t l = 0; l < rq->nlist; l++) {
             size_t cap = rq->lists[l].cap;
             if (cap)
-                bytes += rv_round_up(cap / RV_FS_BLOCK * rv_fs_block_bytes(rq->words, 1), RV_ALIGN) +
+                bytes += rv_round_up(cap / RV_FS_BLOCK * rv_fs_block_bytes(rq->words), RV_ALIGN) +
                          rv_round_up(cap * rq->f1_rows * sizeof(float), RV_ALIGN) + rv_round_up(cap * 4, RV_ALIGN) +
                          (rq->bits > 1 ? rv_round_up(cap * rq->ex_bytes, RV_ALIGN) + rv_round_up(cap * sizeof(rv_fac), RV_ALIGN) : 0);
         }

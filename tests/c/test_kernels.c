@@ -112,71 +112,64 @@ void test_kernels(void)
     rv_free(b);
 }
 
-/* fastscan_dot against <u, uq> computed level by level from plain bit-plane codes (put into
- * blocks with rv_fs_put, tables from rv_fs_lut), and the AVX2 twin bit for bit. */
+/* fastscan_dot against <b, uq> computed bit by bit from plain codes (put into blocks with
+ * rv_fs_put, tables from rv_fs_lut), and the AVX2 twin bit for bit. */
 static void test_fastscan_kernels(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
-    enum { N = 70, MAXW = 12, MAXB = 4 }; /* 3 blocks, the last one partly filled */
-    uint64_t seed = 99, codes[N * MAXW * MAXB], back[MAXW * MAXB];
-    uint8_t *blocks = rv_alloc(3 * MAXB * MAXW * 256), *lut = rv_alloc(2 * MAXW * 256), uq[MAXW * 64];
+    enum { N = 70, MAXW = 12 }; /* 3 blocks, the last one partly filled */
+    uint64_t seed = 99, codes[N * MAXW], back[MAXW];
+    uint8_t *blocks = rv_alloc(3 * MAXW * 256), *lut = rv_alloc(2 * MAXW * 256), uq[MAXW * 64];
     uint32_t a[3 * 32], b[3 * 32];
     for (size_t i = 0; i < RV_ARRAY_LEN(codes); i++)
         codes[i] = rv_test_rand(&seed);
     size_t word_list[] = {1, 2, 3, 6, 12};
     for (size_t wi = 0; wi < RV_ARRAY_LEN(word_list); wi++)
-        for (unsigned cb = 1; cb <= MAXB; cb++)
-            for (unsigned qb = 1; qb <= 8; qb++) {
-                size_t words = word_list[wi];
-                memset(blocks, 0, 3 * MAXB * MAXW * 256);
-                for (size_t r = 0; r < N; r++) {
-                    rv_fs_put(blocks, words, cb, r, codes + r * MAXW * MAXB);
-                    rv_fs_get(blocks, words, cb, r, back);
-                    CHECK(memcmp(back, codes + r * MAXW * MAXB, cb * words * 8) == 0);
-                }
-                for (size_t i = 0; i < words * 64; i++)
-                    uq[i] = (uint8_t)(rv_test_rand(&seed) & ((1u << qb) - 1));
-                if (qb == 8)
-                    memset(uq, 255, 8); /* the largest table values */
-                unsigned nluts = rv_fs_lut(uq, words, qb, lut);
-                CHECK(nluts == (qb >= 7 ? 2u : 1u));
-                s->fastscan_dot(blocks, words, cb, 3, lut, nluts, a);
-                for (size_t r = 0; r < N; r++) {
-                    uint32_t want = 0;
-                    const uint64_t *c = codes + r * MAXW * MAXB;
-                    for (size_t i = 0; i < words * 64; i++) {
-                        uint32_t u = 0;
-                        for (unsigned p = 0; p < cb; p++)
-                            u |= (uint32_t)(c[p * words + i / 64] >> (i % 64) & 1) << p;
-                        want += u * uq[i];
-                    }
-                    CHECK(a[r] == want);
-                }
-                for (size_t r = N; r < 96; r++)
-                    CHECK(a[r] == 0); /* empty slots hold zero nibbles */
-                if (v) {
-                    v->fastscan_dot(blocks, words, cb, 3, lut, nluts, b);
-                    CHECK(memcmp(a, b, sizeof a) == 0);
-                }
+        for (unsigned qb = 1; qb <= 8; qb++) {
+            size_t words = word_list[wi];
+            memset(blocks, 0, 3 * MAXW * 256);
+            for (size_t r = 0; r < N; r++) {
+                rv_fs_put(blocks, words, r, codes + r * MAXW);
+                rv_fs_get(blocks, words, r, back);
+                CHECK(memcmp(back, codes + r * MAXW, words * 8) == 0);
             }
+            for (size_t i = 0; i < words * 64; i++)
+                uq[i] = (uint8_t)(rv_test_rand(&seed) & ((1u << qb) - 1));
+            if (qb == 8)
+                memset(uq, 255, 8); /* the largest table values */
+            unsigned nluts = rv_fs_lut(uq, words, qb, lut);
+            CHECK(nluts == (qb >= 7 ? 2u : 1u));
+            s->fastscan_dot(blocks, words, 3, lut, nluts, a);
+            for (size_t r = 0; r < N; r++) {
+                uint32_t want = 0;
+                for (size_t i = 0; i < words * 64; i++)
+                    want += (uint32_t)(codes[r * MAXW + i / 64] >> (i % 64) & 1) * uq[i];
+                CHECK(a[r] == want);
+            }
+            for (size_t r = N; r < 96; r++)
+                CHECK(a[r] == 0); /* empty slots hold zero nibbles */
+            if (v) {
+                v->fastscan_dot(blocks, words, 3, lut, nluts, b);
+                CHECK(memcmp(a, b, sizeof a) == 0);
+            }
+        }
     /* move / clear / same keep the other slots intact */
     size_t words = 3;
-    unsigned cb = 2;
-    memset(blocks, 0, 3 * MAXB * MAXW * 256);
+    memset(blocks, 0, 3 * MAXW * 256);
     for (size_t r = 0; r < N; r++)
-        rv_fs_put(blocks, words, cb, r, codes + r * MAXW * MAXB);
-    rv_fs_move(blocks, words, cb, 69, 17);
-    rv_fs_clear(blocks, words, cb, 69);
-    rv_fs_get(blocks, words, cb, 17, back);
-    CHECK(memcmp(back, codes + 69 * MAXW * MAXB, cb * words * 8) == 0);
-    rv_fs_get(blocks, words, cb, 69, back);
-    for (size_t i = 0; i < cb * words; i++)
+        rv_fs_put(blocks, words, r, codes + r * MAXW);
+    rv_fs_move(blocks, words, 69, 17);
+    rv_fs_clear(blocks, words, 69);
+    rv_fs_get(blocks, words, 17, back);
+    CHECK(memcmp(back, codes + 69 * MAXW, words * 8) == 0);
+    rv_fs_get(blocks, words, 69, back);
+    for (size_t i = 0; i < words; i++)
         CHECK(back[i] == 0);
     for (size_t r = 0; r < N - 1; r++)
         if (r != 17) {
-            rv_fs_get(blocks, words, cb, r, back);
-            CHECK(memcmp(back, codes + r * MAXW * MAXB, cb * words * 8) == 0);
-            CHECK(rv_fs_same(blocks, r, blocks, r, words, cb) && !rv_fs_same(blocks, r, blocks, 17, words, cb));
+            rv_fs_get(blocks, words, r, back);
+            CHECK(memcmp(back, codes + r * MAXW, words * 8) == 0);
+            CHECK(rv_fs_same(blocks, r, blocks, r, words) && !rv_fs_same(blocks, r, blocks, 17, words));
         }
     rv_free(blocks);
     rv_free(lut);
@@ -210,30 +203,33 @@ static void test_levels_and_screen(void)
             if (v)
                 CHECK(v->levels_dot(ex, words, bits, uq) == want);
         }
-    float f[6 * 32], c[12], e1[32], r1[32], e2[32], r2[32];
+    float f[6 * 32], e1[32], r1[32], e2[32], r2[32];
     uint32_t scan[32];
     for (int round = 0; round < 200; round++) {
         for (int i = 0; i < 6 * 32; i++)
             f[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f - (i >= 96 && i < 128 ? -1.0f : 0.5f);
         for (int j = 0; j < 32; j++)
             scan[j] = (uint32_t)(rv_test_rand(&seed) % 4000000);
+        float rnd[12];
         for (int i = 0; i < 12; i++)
-            c[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f;
-        c[2] *= 1e-6f;
+            rnd[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f;
+        const rv_screen c = {.lo = rnd[0], .lo_cd = rnd[1], .delta = rnd[2] * 1e-6f, .delta_cu = rnd[3], .dc = rnd[4],
+                             .sqrt_dc = rnd[5], .qerr = rnd[6], .a = rnd[7], .b = rnd[8], .cand = rnd[9], .ub = rnd[10],
+                             .qerr2 = rnd[11]};
         const float *f2 = round % 2 ? f + 128 : NULL;
-        uint32_t a = s->screen32(f, f2, scan, c, e1, r1);
+        uint32_t a = s->screen32(f, f2, scan, &c, e1, r1);
         for (int j = 0; j < 32; j++) { /* the documented formula, one operation at a time */
-            float t = c[0] * f[96 + j];
-            t = t - c[1];
-            t = t + c[2] * (float)scan[j];
-            t = t - c[3];
-            float e = (f[j] + c[4]) - f[32 + j] * t, r = f[64 + j] * c[5] + f[32 + j] * c[6];
-            float low = (e - c[7] * r) - (f2 ? f[128 + j] * c[5] + f[160 + j] * c[11] : 0.0f);
+            float t = c.lo * f[96 + j];
+            t = t - c.lo_cd;
+            t = t + c.delta * (float)scan[j];
+            t = t - c.delta_cu;
+            float e = (f[j] + c.dc) - f[32 + j] * t, r = f[64 + j] * c.sqrt_dc + f[32 + j] * c.qerr;
+            float low = (e - c.a * r) - (f2 ? f[128 + j] * c.sqrt_dc + f[160 + j] * c.qerr2 : 0.0f);
             CHECK(e == e1[j] && r == r1[j]);
-            CHECK(((a >> j) & 1) == !(low > c[9] && e + c[8] * r > c[10]));
+            CHECK(((a >> j) & 1) == !(low > c.cand && e + c.b * r > c.ub));
         }
         if (v) {
-            CHECK(v->screen32(f, f2, scan, c, e2, r2) == a);
+            CHECK(v->screen32(f, f2, scan, &c, e2, r2) == a);
             CHECK(memcmp(e1, e2, sizeof e1) == 0 && memcmp(r1, r2, sizeof r1) == 0);
         }
     }
