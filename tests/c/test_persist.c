@@ -168,6 +168,29 @@ void test_persist(void)
         for (size_t i = 0; i < kept; i++)
             rv_free((void *)keep[i].data);
         rv_index_destroy(m);
+
+        /* ... and a 1-bit index does not take sign factors it never writes. */
+        rv_index_params p1 = rv_index_params_default(RV_INDEX_RABITQ);
+        p1.nlist = 3;
+        CHECK(rv_index_build(RV_INDEX_RABITQ, D, &p1, xr, rid, N, NULL, &m) == RV_OK);
+        CHECK(rv_index_save(m, path) == RV_OK);
+        CHECK(rv_container_open(&r, path, RV_FOURCC('I', 'D', 'X', '1')) == RV_OK);
+        CHECK(r.payload_version == 1);
+        kept = 0;
+        for (uint32_t i = 0; i < r.count; i++) {
+            void *buf = rv_alloc(r.sections[i].length ? r.sections[i].length : 1);
+            CHECK(rv_container_read(&r, &r.sections[i], buf) == RV_OK);
+            keep[kept++] = (rv_section){r.sections[i].tag, buf, r.sections[i].length};
+        }
+        rv_container_close(&r);
+        float fac1[N * 3] = {0};
+        keep[kept] = (rv_section){RV_FOURCC('F', 'A', 'C', '1'), fac1, sizeof fac1};
+        CHECK(rv_container_save(bad, RV_FOURCC('I', 'D', 'X', '1'), 1, keep, kept + 1) == RV_OK);
+        CHECK(rv_index_load(bad, &m2) == RV_ERR_FORMAT);
+        CHECK(strstr(rv_last_error(), "sign-code factors") != NULL);
+        for (size_t i = 0; i < kept; i++)
+            rv_free((void *)keep[i].data);
+        rv_index_destroy(m);
     }
 
     /* IO errors: missing file, directory, unwritable destination. */
