@@ -13,7 +13,8 @@
 #include "ruvector/status.h"
 
 #define RV_GEMM_NB 256u  /* B rows per block (multiple of 16) */
-#define RV_GEMM_KC 256u  /* k per chunk: a packed B block is 256 KiB (L2), a micro-panel 16 KiB (L1) */
+#define RV_GEMM_KC 384u  /* k per chunk: a packed B block is 384 KiB (L2), a micro-panel 24 KiB (L1);
+                          * one chunk for k = 384 (MiniLM): 4-6% faster than 256 on Zen 3 */
 #define RV_GEMM_MB 192u  /* max A rows per task: 32 micro-panels of 6 */
 
 typedef struct rv_gemm_consumer {

@@ -15,7 +15,9 @@
  *   fastscan_dot     bit-identical (integers).
  *   levels_dot       bit-identical (integers).
  *   screen32         bit-identical (the same float operations in the same order, no FMA).
- *   gelu             bit-identical (the same branch-free float code, gelu_impl.h).
+ *   gelu, softmax    each twin within the error stated below (the same branch-free float code,
+ *                    vmath_impl.h; the AVX2 twin fuses its multiply-adds).
+ *   layernorm        bit-identical (the same branch-free float code, vmath_impl.h).
  *   axpy             within 2^-23 (|a x[i]| + |y[i]|) per element (the AVX2 twin fuses).
  */
 #ifndef RV_BASE_KERNELS_H
@@ -59,6 +61,12 @@ typedef struct rv_kernels {
     void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
     /* x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place, within 5e-7 of the exact value. */
     void (*gelu)(float *x, size_t n);
+    /* row[i] = e^{s (row[i] - max)} / sum_j e^{s (row[j] - max)} in place (s > 0, n >= 1; finite
+     * inputs), each within (4 + |exponent|) 2^-23 relative, or 2e-38 absolute (e^-87 clamp). */
+    void (*softmax)(float *row, size_t n, float s);
+    /* x = LayerNorm(x + r) over n floats (r may be NULL), in float with 8-lane sums: within
+     * 1e-6 (|g| (1 + |x^|) + |b|) of the double-precision value (x^ = (x - mean) / sd). */
+    void (*layernorm)(float *x, const float *r, size_t n, const float *g, const float *b, float eps);
     /* y[i] += a * x[i] for i < n */
     void (*axpy)(size_t n, float a, const float *x, float *y);
     /* The RaBitQ sign-code scan (FastScan: 4-bit lookups with byte shuffles). Codes of `words` x

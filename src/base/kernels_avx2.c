@@ -11,7 +11,8 @@
 #include <math.h>
 
 #include "base/internal.h"
-#include "base/gelu_impl.h"
+#define RV_VMATH_FMA 1 /* fused multiply-adds in GELU and softmax (see there) */
+#include "base/vmath_impl.h"
 #include "base/kernels.h"
 
 static const int32_t rv_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -295,6 +296,13 @@ static uint32_t rv_screen32_avx2(const float *f, const float *f2, const uint32_t
 
 static void rv_gelu_avx2(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
 
+static void rv_softmax_avx2(float *row, size_t n, float s) { rv_softmax_impl(row, n, s); }
+
+static void rv_layernorm_avx2(float *x, const float *r, size_t n, const float *g, const float *b, float eps)
+{
+    rv_layernorm_impl(x, r, n, g, b, eps);
+}
+
 static void rv_axpy_avx2(size_t n, float a, const float *x, float *y)
 {
     const __m256 va = _mm256_set1_ps(a);
@@ -314,6 +322,8 @@ const rv_kernels rv_kernels_avx2_table = {
     .select_below = rv_select_below_avx2,
     .pack_rows16 = rv_pack_rows16_avx2,
     .gelu = rv_gelu_avx2,
+    .softmax = rv_softmax_avx2,
+    .layernorm = rv_layernorm_avx2,
     .axpy = rv_axpy_avx2,
     .fastscan_dot = rv_fastscan_dot_avx2,
     .levels_dot = rv_levels_dot_avx2,

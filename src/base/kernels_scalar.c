@@ -6,7 +6,7 @@
  * ISA with -ffp-contract=off so the compiler cannot fuse or reorder anything.
  */
 #include "base/internal.h"
-#include "base/gelu_impl.h"
+#include "base/vmath_impl.h"
 #include "base/kernels.h"
 
 static float rv_reduce32(const float acc[32])
@@ -123,6 +123,13 @@ static uint32_t rv_screen32_scalar(const float *f, const float *f2, const uint32
 
 static void rv_gelu_scalar(float *x, size_t n) { rv_gelu_rows_impl(x, n); }
 
+static void rv_softmax_scalar(float *row, size_t n, float s) { rv_softmax_impl(row, n, s); }
+
+static void rv_layernorm_scalar(float *x, const float *r, size_t n, const float *g, const float *b, float eps)
+{
+    rv_layernorm_impl(x, r, n, g, b, eps);
+}
+
 static void rv_axpy_scalar(size_t n, float a, const float *x, float *y)
 {
     for (size_t i = 0; i < n; i++)
@@ -138,6 +145,8 @@ static const rv_kernels rv_kernels_scalar_table = {
     .select_below = rv_select_below_scalar,
     .pack_rows16 = rv_pack_rows16_scalar,
     .gelu = rv_gelu_scalar,
+    .softmax = rv_softmax_scalar,
+    .layernorm = rv_layernorm_scalar,
     .axpy = rv_axpy_scalar,
     .fastscan_dot = rv_fastscan_dot_scalar,
     .levels_dot = rv_levels_dot_scalar,

@@ -12,6 +12,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -270,36 +271,12 @@ static rv_status rv_linear_ln(const float *x, size_t T, const rv_gemm_packed *w,
     return rv_gemm_nt_packed_into(x, T, w, b, y, w->n, &c);
 }
 
-/* x = LayerNorm(x + r) row by row (r may be NULL), mean and biased variance in double. */
+/* x = LayerNorm(x + r) row by row (r may be NULL): the dispatched kernel. */
 static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps)
 {
-    for (size_t t = 0; t < T; t++) {
-        float *row = x + t * H;
-        if (r)
-            for (size_t i = 0; i < H; i++)
-                row[i] += r[t * H + i];
-        /* Eight partial sums in a fixed order: no serial add chain, the same result every run. */
-        double ps[8] = {0}, pv[8] = {0}, mean = 0, var = 0;
-        size_t i = 0;
-        for (; i + 8 <= H; i += 8)
-            for (size_t u = 0; u < 8; u++)
-                ps[u] += row[i + u];
-        for (; i < H; i++)
-            ps[i % 8] += row[i];
-        for (size_t u = 0; u < 8; u++)
-            mean += ps[u];
-        mean /= (double)H;
-        for (i = 0; i + 8 <= H; i += 8)
-            for (size_t u = 0; u < 8; u++)
-                pv[u] += (row[i + u] - mean) * (row[i + u] - mean);
-        for (; i < H; i++)
-            pv[i % 8] += (row[i] - mean) * (row[i] - mean);
-        for (size_t u = 0; u < 8; u++)
-            var += pv[u];
-        double inv = 1.0 / sqrt(var / (double)H + eps);
-        for (i = 0; i < H; i++)
-            row[i] = (float)((row[i] - mean) * inv) * g[i] + b[i];
-    }
+    const rv_kernels *K = rv_kernels_get();
+    for (size_t t = 0; t < T; t++)
+        K->layernorm(x + t * H, r ? r + t * H : NULL, H, g, b, (float)eps);
 }
 
 typedef struct rv_rows_job {
@@ -328,70 +305,67 @@ typedef struct rv_attn_job {
     float *ctx;       /* [T x H] */
     const size_t *start, *len;
     size_t nseq, heads, H, dh;
+    atomic_int failed; /* a task could not allocate its scratch */
 } rv_attn_job;
 
-/* One (sequence, head) as two small products on the GEMM micro-kernel: S = Q K^T (Q rows
- * zero-padded to a multiple of 6, 16-row K panels, k = dh), softmax(S / sqrt(dh)) row by row in
- * place, then P V (6 rows of P at a time, 16-column V panels, k = T). Any T and dh work. */
+/* One (sequence, head) as two small products on the GEMM micro-kernel: S = Q K^T (Q rows read in
+ * place, a last partial group of 6 copied zero-padded; 16-row K panels; k = dh), the softmax of
+ * S / sqrt(dh) row by row in place (the dispatched kernel), then P V (6 rows of P at a time,
+ * 16-column V panels, k = T) written straight into ctx; only tiles cut by the last row group or
+ * the last column panel go through a small tile. Any T and dh work. */
 static void rv_attn_task(void *c, size_t task)
 {
     rv_attn_job *j = c;
-    const size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H3 = 3 * j->H, dh = j->dh;
+    const size_t s = task / j->heads, h = task % j->heads, T = j->len[s], H = j->H, H3 = 3 * H, dh = j->dh;
     const size_t Tm = rv_round_up(T, RV_GEMM_MR), Tn = rv_round_up(T, RV_GEMM_NR), Dn = rv_round_up(dh, RV_GEMM_NR);
-    const float *base = j->qkv + j->start[s] * H3;
-    float *qa = rv_calloc(Tm * dh, sizeof(float)), *kb = rv_alloc(Tn * dh * sizeof(float)),
-          *sc = rv_alloc(Tm * Tn * sizeof(float)), *vb = rv_alloc(Dn * T * sizeof(float)),
-          *out = rv_alloc(Tm * Dn * sizeof(float));
-    if (!qa || !kb || !sc || !vb || !out) /* leaves zeros: the caller's norm check reports it */
-        goto done;
+    const size_t full = T / RV_GEMM_MR, nq = RV_GEMM_MR * dh, nk = Tn * dh, ns = Tm * Tn, nv = Dn * T;
+    const float *q = j->qkv + j->start[s] * H3 + h * dh, *k = q + H, *v = q + 2 * H;
+    float *ctx = j->ctx + j->start[s] * H + h * dh;
+    /* one scratch block: Q tail, K panels, scores, V panels, an output tile (each 64-byte aligned) */
+    const size_t oq = 0, ok = rv_round_up(nq, 16), os = ok + rv_round_up(nk, 16), ov = os + rv_round_up(ns, 16),
+                 ot = ov + rv_round_up(nv, 16);
+    float *mem = rv_alloc((ot + RV_GEMM_MR * RV_GEMM_NR) * sizeof(float));
+    if (!mem) {
+        j->failed = 1;
+        return;
+    }
+    float *qt = mem + oq, *kb = mem + ok, *sc = mem + os, *vb = mem + ov, *tile = mem + ot;
     const rv_kernels *K = rv_kernels_get();
-    for (size_t i = 0; i < T; i++)
-        memcpy(qa + i * dh, base + i * H3 + h * dh, dh * sizeof(float));
+    memset(qt, 0, nq * sizeof(float));
+    for (size_t i = full * RV_GEMM_MR; i < T; i++)
+        memcpy(qt + (i - full * RV_GEMM_MR) * dh, q + i * H3, dh * sizeof(float));
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++) {
         size_t first = p * RV_GEMM_NR, rows = T > first ? rv_min(RV_GEMM_NR, T - first) : 0;
-        K->pack_rows16(base + first * H3 + j->H + h * dh, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
+        K->pack_rows16(k + first * H3, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
     }
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
-            K->gemm_micro(dh, qa + ip * RV_GEMM_MR * dh, dh, kb + p * RV_GEMM_NR * dh,
-                          sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, rv_zeros16);
+            K->gemm_micro(dh, ip < full ? q + ip * RV_GEMM_MR * H3 : qt, ip < full ? H3 : dh,
+                          kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, rv_zeros16);
+    /* rows >= T (zero Q rows) keep their zero scores: they only feed discarded output rows */
     const float scale = 1.0f / sqrtf((float)dh);
-    for (size_t i = 0; i < Tm; i++) { /* padded rows (zero scores) become zero probabilities */
-        float *row = sc + i * Tn, mx = -INFINITY, sum = 0;
-        if (i >= T) {
-            memset(row, 0, T * sizeof(float));
-            continue;
-        }
-        for (size_t t = 0; t < T; t++) {
-            row[t] *= scale;
-            mx = row[t] > mx ? row[t] : mx;
-        }
-        for (size_t t = 0; t < T; t++) {
-            row[t] = expf(row[t] - mx);
-            sum += row[t];
-        }
-        const float inv = 1.0f / sum;
-        for (size_t t = 0; t < T; t++)
-            row[t] *= inv;
-    }
-    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) /* vb[p][t][c] = V[t][16p + c] */
-        for (size_t t = 0; t < T; t++)
-            for (size_t c2 = 0; c2 < RV_GEMM_NR; c2++) {
-                size_t d = p * RV_GEMM_NR + c2;
-                vb[(p * T + t) * RV_GEMM_NR + c2] = d < dh ? base[t * H3 + 2 * j->H + h * dh + d] : 0.0f;
-            }
-    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++)
-        for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
-            K->gemm_micro(T, sc + ip * RV_GEMM_MR * Tn, Tn, vb + p * RV_GEMM_NR * T,
-                          out + ip * RV_GEMM_MR * Dn + p * RV_GEMM_NR, Dn, rv_zeros16);
     for (size_t i = 0; i < T; i++)
-        memcpy(j->ctx + (j->start[s] + i) * j->H + h * dh, out + i * Dn, dh * sizeof(float));
-done:
-    rv_free(qa);
-    rv_free(kb);
-    rv_free(sc);
-    rv_free(vb);
-    rv_free(out);
+        K->softmax(sc + i * Tn, T, scale);
+    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) { /* vb[p][t][c] = V[t][16p + c] */
+        const size_t w = rv_min(RV_GEMM_NR, dh - p * RV_GEMM_NR);
+        for (size_t t = 0; t < T; t++) {
+            float *dst = vb + (p * T + t) * RV_GEMM_NR;
+            memcpy(dst, v + t * H3 + p * RV_GEMM_NR, w * sizeof(float));
+            memset(dst + w, 0, (RV_GEMM_NR - w) * sizeof(float));
+        }
+    }
+    for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) {
+        const size_t w = rv_min(RV_GEMM_NR, dh - p * RV_GEMM_NR);
+        for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++) {
+            float *out = ctx + ip * RV_GEMM_MR * H + p * RV_GEMM_NR;
+            const bool direct = ip < full && w == RV_GEMM_NR;
+            K->gemm_micro(T, sc + ip * RV_GEMM_MR * Tn, Tn, vb + p * RV_GEMM_NR * T, direct ? out : tile,
+                          direct ? H : RV_GEMM_NR, rv_zeros16);
+            for (size_t i = 0; !direct && i < rv_min(RV_GEMM_MR, T - ip * RV_GEMM_MR); i++)
+                memcpy(out + i * H, tile + i * RV_GEMM_NR, w * sizeof(float));
+        }
+    }
+    rv_free(mem);
 }
 
 /* Encodes nseq packed sequences (ids, per-sequence start/len) and writes pooled, normalised rows. */
@@ -418,8 +392,12 @@ static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size
         const rv_bert_layer *L = &e->layer[l];
         if ((s = rv_linear(x, T, &L->pqkv, L->bqkv, qkv)) != RV_OK)
             break;
-        rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads};
+        rv_attn_job aj = {qkv, ctx, start, len, nseq, e->heads, H, H / e->heads, 0};
         rv_parallel_for(nseq * e->heads, rv_attn_task, &aj);
+        if (aj.failed) {
+            s = rv_fail(RV_ERR_NO_MEMORY, "out of memory in attention over %zu tokens", T);
+            break;
+        }
         if ((s = rv_linear_ln(ctx, T, &L->po, L->bo, x, L->ln1_g, L->ln1_b, e->eps, a)) != RV_OK ||
             (s = rv_linear_gelu(a, T, &L->p1, L->b1, f)) != RV_OK ||
             (s = rv_linear_ln(f, T, &L->p2, L->b2, a, L->ln2_g, L->ln2_b, e->eps, x)) != RV_OK)
@@ -438,7 +416,7 @@ static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size
             nrm += (double)o[i] * o[i];
         nrm = sqrt(nrm);
         if (!(nrm > 0) || !isfinite(nrm)) {
-            s = rv_fail(RV_ERR_NO_MEMORY, "out of memory in attention (or a non-finite activation)");
+            s = rv_fail(RV_ERR_FORMAT, "the model produced a non-finite or zero embedding: are its weights valid?");
             break;
         }
         float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
