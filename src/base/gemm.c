@@ -7,8 +7,10 @@
  *   for each block of RV_GEMM_NB rows of B                                     (jb)
  *     for each chunk of RV_GEMM_KC columns                                        (kb)
  *       pack the block's chunk into 16-wide micro-panels (8x8 register transposes)
- *       for each 16-row micro-panel (L1)   for each 6-row A micro-panel (L2):
+ *       for each 6-row A micro-panel (L1)   for each 16-row B micro-panel (L2, one stream):
  *         6x16 FMA micro-kernel accumulates into the C tile
+ *       (A in L1 and B from L2 measured 1-3% faster on Zen 3 than the other way round, whose B
+ *       micro-panel of 24 KiB and six A streams overflow the 32 KiB L1 at KC = 384)
  *     hand the finished tile to the consumer
  *
  * Tasks split A; each streams all of B, so every C element is computed by one fixed sequence of
@@ -87,18 +89,18 @@ static void rv_gemm_task(void *ctx, size_t task)
                 bp = job->bpacked + jb * k + kb * nbp;
             else if (kc)
                 rv_pack_b(K, job->b + jb * k, nb, k, kb, kc, bpack, nbp);
-            for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
-                const bool whole_cols = (p + 1) * RV_GEMM_NR <= nb;
-                const float *init = kb > 0 ? NULL : job->bias ? job->bias + jb + p * RV_GEMM_NR : rv_zeros16;
-                for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++) {
+            for (size_t ip = 0; ip < mbp / RV_GEMM_MR; ip++) {
+                const float *a = (ip < full ? job->a + (i0 + ip * RV_GEMM_MR) * k : atail) + kb;
+                for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
+                    const bool whole_cols = (p + 1) * RV_GEMM_NR <= nb;
+                    const float *init = kb > 0 ? NULL : job->bias ? job->bias + jb + p * RV_GEMM_NR : rv_zeros16;
                     float *c = ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR;
                     size_t ldc = RV_GEMM_NB;
                     if (job->y && whole_cols && ip < full) {
                         c = job->y + (i0 + ip * RV_GEMM_MR) * job->ldy + jb + p * RV_GEMM_NR;
                         ldc = job->ldy;
                     }
-                    K->gemm_micro(kc, (ip < full ? job->a + (i0 + ip * RV_GEMM_MR) * k : atail) + kb, k,
-                                  bp + p * RV_GEMM_NR * kc, c, ldc, init);
+                    K->gemm_micro(kc, a, k, bp + p * RV_GEMM_NR * kc, c, ldc, init);
                 }
             }
         }
