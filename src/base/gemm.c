@@ -2,8 +2,8 @@
  * gemm.c — the blocked single-precision GEMM (C = A B^T) behind batch search, rotation and
  * k-means. Loop order after BLIS (Van Zee & van de Geijn, 2015):
  *
- *   task = up to RV_GEMM_MB rows of A, read in place by the micro-kernel 6 rows at a time (six
- *          sequential streams; only a last partial group of rows is copied, zero-padded)
+ *   task = up to RV_GEMM_MB rows of A (RV_GEMM_MB_PACKED with a prepacked B), read in place by
+ *          the micro-kernel 6 rows at a time (only a last partial group is copied, zero-padded)
  *   for each block of RV_GEMM_NB rows of B                                     (jb)
  *     for each chunk of RV_GEMM_KC columns                                        (kb)
  *       pack the block's chunk into 16-wide micro-panels (8x8 register transposes)
@@ -36,16 +36,21 @@ typedef struct rv_gemm_job {
 
 static const float rv_zeros16[RV_GEMM_NR];
 
-void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks)
+static void rv_gemm_plan_max(size_t m, size_t max_rows, size_t *rows_per_task, size_t *tasks)
 {
     size_t threads = rv_pool_size();
-    size_t rounds = (m + threads * RV_GEMM_MB - 1) / (threads * RV_GEMM_MB);
+    size_t rounds = (m + threads * max_rows - 1) / (threads * max_rows);
     size_t t = rounds * threads;
-    size_t mb = rv_min(RV_GEMM_MB, rv_round_up((m + t - 1) / t, RV_GEMM_MR));
+    size_t mb = rv_min(max_rows, rv_round_up((m + t - 1) / t, RV_GEMM_MR));
     if (mb == 0)
         mb = RV_GEMM_MR;
     *rows_per_task = mb;
     *tasks = (m + mb - 1) / mb;
+}
+
+void rv_gemm_plan(size_t m, size_t *rows_per_task, size_t *tasks)
+{
+    rv_gemm_plan_max(m, RV_GEMM_MB, rows_per_task, tasks);
 }
 
 static void rv_pack_b(const rv_kernels *K, const float *b, size_t rows, size_t k, size_t kb,
@@ -168,7 +173,7 @@ rv_status rv_gemm_nt_packed_into(const float *a, size_t m, const rv_gemm_packed 
     if (bias)
         memcpy(bpad, bias, b->n * sizeof(float));
     size_t mb, tasks;
-    rv_gemm_plan(m, &mb, &tasks);
+    rv_gemm_plan_max(m, RV_GEMM_MB_PACKED, &mb, &tasks);
     rv_gemm_job job = {a, NULL, b->data, m, b->n, b->k, mb, after, bpad, y, ldy, 0};
     rv_parallel_for(m ? tasks : 0, rv_gemm_task, &job);
     rv_free(bpad);

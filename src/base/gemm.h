@@ -15,7 +15,11 @@
 #define RV_GEMM_NB 256u  /* B rows per block (multiple of 16) */
 #define RV_GEMM_KC 384u  /* k per chunk: a packed B block is 384 KiB (L2), a micro-panel 24 KiB (L1);
                           * one chunk for k = 384 (MiniLM): 4-6% faster than 256 on Zen 3 */
-#define RV_GEMM_MB 192u  /* max A rows per task: 32 micro-panels of 6 */
+#define RV_GEMM_MB 192u  /* max A rows per task when B is packed per task: 32 micro-panels of 6 */
+#define RV_GEMM_MB_PACKED 48u /* ... and with a prepacked B (no packing to amortise): small tasks keep
+                               * two threads busy even when one core runs slower (a shared host):
+                               * the MiniLM forward pass waited 4% of its time at barriers with 192,
+                               * 1.5% with 48; a lone product is as fast (B streams from L2 either way) */
 
 typedef struct rv_gemm_consumer {
     void *ctx;
