@@ -62,7 +62,8 @@ typedef struct rv_kernels {
     /* x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place, within 5e-7 of the exact value. */
     void (*gelu)(float *x, size_t n);
     /* row[i] = e^{s (row[i] - max)} / sum_j e^{s (row[j] - max)} in place (s > 0, n >= 1; finite
-     * inputs), each within (4 + |exponent|) 2^-23 relative, or 2e-38 absolute (e^-87 clamp). */
+     * inputs), each within (4 + |exponent|) 2^-23 relative, or 2e-38 absolute (e^-87 clamp).
+     * row has room for n rounded up to 8 floats; the ones past n are overwritten with 0. */
     void (*softmax)(float *row, size_t n, float s);
     /* x = LayerNorm(x + r) over n floats (r may be NULL), in float with 8-lane sums: within
      * 1e-6 (|g| (1 + |x^|) + |b|) of the double-precision value (x^ = (x - mean) / sd). */
