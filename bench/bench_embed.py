@@ -171,29 +171,29 @@ def main() -> None:
             fn(t)
             lat[name].append(time.perf_counter() - s)
 
+    thr = {k: len(texts) / v for k, v in best.items()}
+    gfl = {k: flops / v / 1e9 for k, v in best.items()}
+    p50 = {k: statistics.median(v) * 1e3 for k, v in lat.items()}
     res = {
         "threads": threads, "sentences": len(texts), "tokens": tokens, "min_cosine": cos,
-        "throughput": {k: len(texts) / v for k, v in best.items()},
-        "gflops": {k: flops / v / 1e9 for k, v in best.items()},
-        "p50_ms": {k: statistics.median(v) * 1e3 for k, v in lat.items()},
-        "rounds": args.rounds,
+        "throughput": thr, "gflops": gfl, "p50_ms": p50, "rounds": args.rounds,
         "round_ratios_vs_torch": round_ratios,
     }
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1))
-    r = res["throughput"]["ruvector"] / res["throughput"]["sentence-transformers"]  # type: ignore[index]
+    r = thr["ruvector"] / thr["sentence-transformers"]
     print(f"{len(texts):,} sentences ({tokens / len(texts):.1f} tokens each incl. [CLS]/[SEP]), batch 32, "
           f"{threads} thread(s), torch {torch.__version__}; min cosine between engines: {cos:.6f}\n")
     print("| engine | sentences/s | achieved GFLOP/s | single sentence p50 ms |")
     print("|---|---|---|---|")
     for k in best:
-        print(f"| {k} | {res['throughput'][k]:,.0f} | {res['gflops'][k]:.1f} | {res['p50_ms'][k]:.2f} |")  # type: ignore[index]
+        print(f"| {k} | {thr[k]:,.0f} | {gfl[k]:.1f} | {p50[k]:.2f} |")
     print(f"\nruvector / sentence-transformers throughput: {r:.2f}x (target >= 1.5x); "
           f"round by round: {', '.join(f'{x:.2f}' for x in round_ratios)}")
     if "onnxruntime" in best:
         print(f"ruvector / onnxruntime throughput: "
-              f"{res['throughput']['ruvector'] / res['throughput']['onnxruntime']:.2f}x")  # type: ignore[index]
+              f"{thr['ruvector'] / thr['onnxruntime']:.2f}x")
 
 
 if __name__ == "__main__":
