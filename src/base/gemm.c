@@ -34,7 +34,7 @@ typedef struct rv_gemm_job {
     atomic_int failed;
 } rv_gemm_job;
 
-static const float rv_zeros16[RV_GEMM_NR];
+const float rv_gemm_zero_init[RV_GEMM_NR];
 
 static void rv_gemm_plan_max(size_t m, size_t max_rows, size_t *rows_per_task, size_t *tasks)
 {
@@ -98,7 +98,7 @@ static void rv_gemm_task(void *ctx, size_t task)
                 const float *a = (ip < full ? job->a + (i0 + ip * RV_GEMM_MR) * k : atail) + kb;
                 for (size_t p = 0; p < nbp / RV_GEMM_NR; p++) {
                     const bool whole_cols = (p + 1) * RV_GEMM_NR <= nb;
-                    const float *init = kb > 0 ? NULL : job->bias ? job->bias + jb + p * RV_GEMM_NR : rv_zeros16;
+                    const float *init = kb > 0 ? NULL : job->bias ? job->bias + jb + p * RV_GEMM_NR : rv_gemm_zero_init;
                     float *c = ctile + ip * RV_GEMM_MR * RV_GEMM_NB + p * RV_GEMM_NR;
                     size_t ldc = RV_GEMM_NB;
                     if (job->y && whole_cols && ip < full) {

@@ -29,6 +29,9 @@
 #define RV_GEMM_MR 6  /* query rows per micro-tile */
 #define RV_GEMM_NR 16 /* data rows per micro-tile (two 8-float vectors) */
 
+/* NR zeros: gemm_micro's init for a product that starts from nothing (defined in gemm.c). */
+extern const float rv_gemm_zero_init[RV_GEMM_NR];
+
 /* screen32's scalars (see there). */
 typedef struct rv_screen {
     float lo, lo_cd, delta, delta_cu; /* the query's quantization terms */

@@ -228,9 +228,13 @@ typedef struct rv_linear_job {
     double eps;
 } rv_linear_job;
 
-static const float rv_zeros16[RV_GEMM_NR];
-
-static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps);
+/* x = LayerNorm(x + r) row by row (r may be NULL): the dispatched kernel. */
+static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps)
+{
+    const rv_kernels *K = rv_kernels_get();
+    for (size_t t = 0; t < T; t++)
+        K->layernorm(x + t * H, r ? r + t * H : NULL, H, g, b, (float)eps);
+}
 
 static void rv_gelu_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
                           size_t ldc)
@@ -269,14 +273,6 @@ static rv_status rv_linear_ln(const float *x, size_t T, const rv_gemm_packed *w,
     rv_linear_job j = {y, r, g, beta, w->n, eps};
     rv_gemm_consumer c = {&j, NULL, NULL, rv_ln_end};
     return rv_gemm_nt_packed_into(x, T, w, b, y, w->n, &c);
-}
-
-/* x = LayerNorm(x + r) row by row (r may be NULL): the dispatched kernel. */
-static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps)
-{
-    const rv_kernels *K = rv_kernels_get();
-    for (size_t t = 0; t < T; t++)
-        K->layernorm(x + t * H, r ? r + t * H : NULL, H, g, b, (float)eps);
 }
 
 typedef struct rv_rows_job {
@@ -331,9 +327,11 @@ static void rv_attn_task(void *c, size_t task)
     }
     float *qt = mem + oq, *kb = mem + ok, *sc = mem + os, *vb = mem + ov, *tile = mem + ot;
     const rv_kernels *K = rv_kernels_get();
-    memset(qt, 0, nq * sizeof(float));
-    for (size_t i = full * RV_GEMM_MR; i < T; i++)
-        memcpy(qt + (i - full * RV_GEMM_MR) * dh, q + i * H3, dh * sizeof(float));
+    if (T % RV_GEMM_MR) {
+        memset(qt, 0, nq * sizeof(float));
+        for (size_t i = full * RV_GEMM_MR; i < T; i++)
+            memcpy(qt + (i - full * RV_GEMM_MR) * dh, q + i * H3, dh * sizeof(float));
+    }
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++) {
         size_t first = p * RV_GEMM_NR, rows = T > first ? rv_min(RV_GEMM_NR, T - first) : 0;
         K->pack_rows16(k + first * H3, H3, rows, dh, kb + p * RV_GEMM_NR * dh);
@@ -341,7 +339,7 @@ static void rv_attn_task(void *c, size_t task)
     for (size_t p = 0; p < Tn / RV_GEMM_NR; p++)
         for (size_t ip = 0; ip < Tm / RV_GEMM_MR; ip++)
             K->gemm_micro(dh, ip < full ? q + ip * RV_GEMM_MR * H3 : qt, ip < full ? H3 : dh,
-                          kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, rv_zeros16);
+                          kb + p * RV_GEMM_NR * dh, sc + ip * RV_GEMM_MR * Tn + p * RV_GEMM_NR, Tn, rv_gemm_zero_init);
     /* rows >= T (zero Q rows) keep their zero scores: they only feed discarded output rows */
     const float scale = 1.0f / sqrtf((float)dh);
     for (size_t i = 0; i < T; i++)
@@ -364,7 +362,7 @@ static void rv_attn_task(void *c, size_t task)
             float *out = ctx + ip * RV_GEMM_MR * H + p * RV_GEMM_NR;
             const bool direct = ip < full && w == RV_GEMM_NR;
             K->gemm_micro(T, sc + ip * RV_GEMM_MR * Tn, Tn, vb + p * RV_GEMM_NR * T, direct ? out : tile,
-                          direct ? H : RV_GEMM_NR, rv_zeros16);
+                          direct ? H : RV_GEMM_NR, rv_gemm_zero_init);
             for (size_t i = 0; !direct && i < rv_min(RV_GEMM_MR, T - ip * RV_GEMM_MR); i++)
                 memcpy(out + i * H, tile + i * RV_GEMM_NR, w * sizeof(float));
         }
