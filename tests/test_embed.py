@@ -259,3 +259,23 @@ def test_unknown_models_and_broken_files(tmp_path: pathlib.Path) -> None:
     (broken / "model.safetensors").write_bytes(bytes(data))
     with pytest.raises(ruvector.EmbedError, match="header length"):
         ruvector.Embedder.from_pretrained(broken)
+
+
+def test_weights_that_give_non_finite_vectors_raise(tmp_path: pathlib.Path) -> None:
+    """A file that parses but holds NaN weights must not hand back NaN vectors: EmbedError."""
+    bad = tmp_path / "nan-weights"
+    bad.mkdir()
+    for name in ("config.json", "vocab.txt", "sentence_bert_config.json"):
+        shutil.copy(MODEL_DIR / name, bad / name)
+    data = bytearray((MODEL_DIR / "model.safetensors").read_bytes())
+    hlen = int.from_bytes(data[:8], "little")
+    entry = json.loads(data[8:8 + hlen])["embeddings.LayerNorm.bias"]
+    assert entry["dtype"] == "F32"
+    lo, hi = (8 + hlen + o for o in entry["data_offsets"])
+    data[lo:hi] = np.full((hi - lo) // 4, np.nan, dtype="<f4").tobytes()
+    (bad / "model.safetensors").write_bytes(bytes(data))
+    e = ruvector.Embedder.from_pretrained(bad)
+    with pytest.raises(ruvector.EmbedError, match="non-finite"):
+        e.embed("hello world")
+    with pytest.raises(ruvector.EmbedError, match="non-finite"):
+        e.embed_batch(["a", "b"])
