@@ -55,7 +55,19 @@ typedef struct rv_index_params {
 typedef struct rv_search_params {
     uint32_t rerank_factor; /* 0 = the index's */
     uint32_t nprobe;        /* max lists visited; 0 = as many as the error bound requires */
+    /* NULL: none. For m > 1, called on the calling thread between chunks of queries (see
+     * RV_SEARCH_CHUNK_OPS) with (queries done, m); non-zero cancels the search (CANCELLED). */
+    const rv_progress *progress;
 } rv_search_params;
+
+/* The id of an unused result slot; its score is +inf. */
+#define RV_PAD_ID (-1)
+
+/* A batch search is cut into chunks of about this many distance-coordinate operations
+ * (queries x n x dim), at least RV_SEARCH_CHUNK_MIN queries, so cancellation (Ctrl-C) is seen
+ * within a fraction of a second; every row's result is the same whatever the chunking. */
+#define RV_SEARCH_CHUNK_OPS (1ull << 31)
+#define RV_SEARCH_CHUNK_MIN 256u
 
 /* The defaults of a kind: seed 0, query_bits 8, nlist auto; RABITQ: 1-bit codes, rerank 1;
  * RABITQ_PLUS: 4-bit codes, rerank 20; RABITQ_ASYM: 4-bit codes, rerank 1. */
@@ -105,13 +117,18 @@ rv_status rv_index_remove(rv_index *idx, int64_t id);
  * kk = min(k, len) results per query, rows of stride kk, into ids_out and scores_out, which
  * must hold m * min(k, out_cap_per_query) entries; out_cap_per_query bounds kk from above so
  * a concurrent add cannot overflow the caller's buffers. *k_out receives kk. params may be NULL.
+ * Every slot is written: a row with fewer than kk real hits (a RaBitQ search whose nprobe cut
+ * the scan short) is padded with RV_PAD_ID / +inf, and counts_out (m entries, or NULL)
+ * receives each row's number of real hits. Ids are any int64, -1 included: use the count, not
+ * the pad id, to tell real hits from padding.
  * Scores are exact squared L2 (FLAT, PLUS, ASYM with rerank) or RaBitQ estimates clamped at 0.
  * m > 1 runs in parallel on the worker pool; each row equals the m = 1 result for that query.
  * Errors: INVALID_ARGUMENT (k = 0, a parameter out of range, non-finite query),
- * DIMENSION_MISMATCH, EMPTY_INDEX, NO_MEMORY. */
+ * DIMENSION_MISMATCH, EMPTY_INDEX, NO_MEMORY, CANCELLED (params->progress asked; the rows not
+ * reached are unspecified). */
 rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
                           size_t k, const rv_search_params *params, size_t out_cap_per_query,
-                          int64_t *ids_out, float *scores_out, size_t *k_out);
+                          int64_t *ids_out, float *scores_out, size_t *counts_out, size_t *k_out);
 
 /* Copies the stored vector of id into out[dim]. Errors: UNKNOWN_ID, NOT_RETAINED (an index
  * that keeps codes only). */

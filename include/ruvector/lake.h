@@ -206,14 +206,17 @@ rv_status rv_lake_register(rv_lake *lake, rv_backend *backend);
 rv_backend *rv_lake_backend(rv_lake *lake, const char *name);
 
 /* Searches m queries against one collection. backend NULL: the one backend holding it (none or
- * several: LAKE naming them). One freshness check for the whole call. Writes min(k, n) hits per
- * query (row stride out_cap >= k) and the backend's name to *backend_out. session may be NULL.
- * progress reports a prime. Errors: LAKE, BACKEND, CACHE_MISS, DIMENSION_MISMATCH, EMPTY_INDEX,
- * INVALID_ARGUMENT, NO_MEMORY, CANCELLED. */
+ * several: LAKE naming them). One freshness check for the whole call. Writes kk = min(k, n,
+ * out_cap) slots per query in rows of stride kk (ids/scores hold m * min(k, out_cap)), kk to
+ * *k_out, each row's number of real hits to counts_out (m entries, or NULL; slots past it hold
+ * RV_PAD_ID / +inf, as rv_index_search) and the backend's name to *backend_out. session may be
+ * NULL. progress reports a prime and, between chunks of a batch, lets the caller cancel.
+ * Errors: LAKE, BACKEND, CACHE_MISS, DIMENSION_MISMATCH, EMPTY_INDEX, INVALID_ARGUMENT,
+ * NO_MEMORY, CANCELLED. */
 rv_status rv_lake_search(rv_lake *lake, rv_lake_session *session, const char *backend,
                          const char *collection, const float *queries, size_t m, uint32_t dim,
-                         size_t k, size_t out_cap, int64_t *ids, float *scores, size_t *k_out,
-                         const char **backend_out, const rv_progress *progress);
+                         size_t k, size_t out_cap, int64_t *ids, float *scores, size_t *counts_out,
+                         size_t *k_out, const char **backend_out, const rv_progress *progress);
 
 /* Searches every named backend (NULL/0: every backend holding the collection) in parallel and
  * merges by score, ties by backend name then id. Writes up to k hits to out, count to *count.

@@ -36,6 +36,7 @@ static inline bool rv_mul3(size_t a, size_t b, size_t c, size_t *out)
 }
 static inline size_t rv_round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 static inline size_t rv_min(size_t a, size_t b) { return a < b ? a : b; }
+static inline size_t rv_max(size_t a, size_t b) { return a > b ? a : b; }
 
 #define RV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -40,7 +40,7 @@ rv_status rv_flat_search_one(const rv_store *s, const float *q, size_t kk, int64
                 bound = rv_topk_bound(&top);
             }
     }
-    rv_topk_drain_sorted(&top, ids, scores, NULL);
+    rv_topk_pad(ids, scores, rv_topk_drain_sorted(&top, ids, scores, NULL), kk); /* kk <= n: no pad */
     if (items != stack_items)
         rv_free(items);
     return RV_OK;

@@ -125,6 +125,7 @@ static void rv_batch_end(void *ctx, size_t task, size_t i0, size_t rows)
         int64_t *out_ids = job->ids + (i0 + i) * job->kk;
         float *out_scores = job->scores + (i0 + i) * job->kk;
         size_t got = rv_topk_drain_sorted(&out, out_ids, out_scores, NULL);
+        rv_topk_pad(out_ids, out_scores, got, job->kk);
         if (best != best_items)
             rv_free(best);
         if (worst_kept < INFINITY && !rv_screen_proves_exact(job, K, q, worst_kept, got ? out_scores[got - 1] : INFINITY))

@@ -186,9 +186,23 @@ rv_status rv_index_remove(rv_index *idx, int64_t id)
     return st;
 }
 
+/* One chunk of queries on the variant's search; counts may be NULL. */
+static rv_status rv_index_search_chunk(const rv_index *idx, const float *q, size_t m, size_t kk,
+                                       const rv_search_params *params, int64_t *ids, float *scores,
+                                       size_t *counts)
+{
+    const rv_store *s = &idx->store;
+    if (idx->rq)
+        return rv_rabitq_search(idx->rq, s, q, m, kk, params, ids, scores, counts);
+    rv_status st = m == 1 ? rv_flat_search_one(s, q, kk, ids, scores) : rv_flat_search_batch(s, q, m, kk, ids, scores);
+    for (size_t i = 0; counts && st == RV_OK && i < m; i++)
+        counts[i] = kk; /* an exact scan of n >= kk rows always fills the row */
+    return st;
+}
+
 rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, uint32_t dim,
                           size_t k, const rv_search_params *params, size_t out_cap_per_query,
-                          int64_t *ids_out, float *scores_out, size_t *k_out)
+                          int64_t *ids_out, float *scores_out, size_t *counts_out, size_t *k_out)
 {
     if (k == 0)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "k must be at least 1, not 0");
@@ -206,12 +220,19 @@ rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, u
         return rv_fail(RV_ERR_EMPTY_INDEX, "search on an empty index (n = 0)");
     }
     size_t kk = rv_min(rv_min(k, s->n), out_cap_per_query);
-    if (idx->rq)
-        st = rv_rabitq_search(idx->rq, s, queries, m, kk, params, ids_out, scores_out);
-    else if (m == 1)
-        st = rv_flat_search_one(s, queries, kk, ids_out, scores_out);
-    else
-        st = rv_flat_search_batch(s, queries, m, kk, ids_out, scores_out);
+    const rv_progress *progress = params ? params->progress : NULL;
+    size_t chunk = m;
+    if (progress && progress->fn) {
+        unsigned long long per_query = (unsigned long long)s->n * dim;
+        chunk = rv_max((size_t)(RV_SEARCH_CHUNK_OPS / (per_query ? per_query : 1)), (size_t)RV_SEARCH_CHUNK_MIN);
+    }
+    for (size_t i0 = 0; st == RV_OK && i0 < m; i0 += chunk) {
+        size_t c = rv_min(chunk, m - i0);
+        st = rv_index_search_chunk(idx, queries + i0 * dim, c, kk, params, ids_out + i0 * kk, scores_out + i0 * kk,
+                                   counts_out ? counts_out + i0 : NULL);
+        if (st == RV_OK && i0 + c < m && progress && progress->fn && progress->fn(progress->ctx, i0 + c, m) != 0)
+            st = rv_fail(RV_ERR_CANCELLED, "search cancelled after %zu of %zu queries", i0 + c, m);
+    }
     pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
     if (st == RV_OK)
         *k_out = kk;

@@ -741,9 +741,11 @@ static void rv_quantize_query(const float *y, size_t d, size_t words, unsigned b
     *usum_out = (float)usum;
 }
 
-static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const float *q, size_t kk,
-                                 size_t m, bool rerank, uint32_t nprobe, rv_scratch *sc,
-                                 int64_t *ids_out, float *scores_out)
+/* Writes the row's real hits, ascending, then pads it to kk (rv_topk_pad); returns how many are
+ * real. Fewer than kk exist when nprobe stops the scan before kk candidates were seen. */
+static size_t rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const float *q, size_t kk,
+                                   size_t m, bool rerank, uint32_t nprobe, rv_scratch *sc,
+                                   int64_t *ids_out, float *scores_out)
 {
     const rv_kernels *K = rv_kernels_get();
     const size_t d = rq->dim, words = rq->words;
@@ -834,8 +836,9 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
         }
     }
     if (!rerank) {
-        rv_topk_drain_sorted(&cand, ids_out, scores_out, NULL);
-        return;
+        size_t got = rv_topk_drain_sorted(&cand, ids_out, scores_out, NULL);
+        rv_topk_pad(ids_out, scores_out, got, kk);
+        return got;
     }
     /* Exact rerank in ascending estimate order, skipping what the bound rules out. */
     size_t nc;
@@ -848,7 +851,9 @@ static void rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const f
         float dist = K->l2sq(q, s->vectors + sorted[c].row * d, d);
         rv_topk_push(&exact, dist, sorted[c].id, sorted[c].row);
     }
-    rv_topk_drain_sorted(&exact, ids_out, scores_out, NULL);
+    size_t got = rv_topk_drain_sorted(&exact, ids_out, scores_out, NULL);
+    rv_topk_pad(ids_out, scores_out, got, kk);
+    return got;
 }
 
 typedef struct rv_rq_batch {
@@ -860,6 +865,7 @@ typedef struct rv_rq_batch {
     uint32_t nprobe;
     int64_t *ids;
     float *scores;
+    size_t *counts;
     atomic_int failed;
 } rv_rq_batch;
 
@@ -872,14 +878,19 @@ static void rv_rq_batch_task(void *ctx, size_t t)
         return;
     }
     size_t first = t * job->per_task, last = rv_min(first + job->per_task, job->m_queries);
-    for (size_t i = first; i < last; i++)
-        rv_rabitq_search_one(job->rq, job->s, job->q + i * job->rq->dim, job->kk, job->cand, job->rerank,
-                             job->nprobe, &sc, job->ids + i * job->kk, job->scores + i * job->kk);
+    for (size_t i = first; i < last; i++) {
+        size_t got = rv_rabitq_search_one(job->rq, job->s, job->q + i * job->rq->dim, job->kk, job->cand,
+                                          job->rerank, job->nprobe, &sc, job->ids + i * job->kk,
+                                          job->scores + i * job->kk);
+        if (job->counts)
+            job->counts[i] = got;
+    }
     rv_scratch_free(&sc);
 }
 
 rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *q, size_t m,
-                           size_t kk, const rv_search_params *sp, int64_t *ids, float *scores)
+                           size_t kk, const rv_search_params *sp, int64_t *ids, float *scores,
+                           size_t *counts)
 {
     uint32_t rf = sp && sp->rerank_factor ? sp->rerank_factor : rq->params.rerank_factor;
     if (rf > RV_RERANK_FACTOR_MAX)
@@ -898,12 +909,14 @@ rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *
         rv_status st = rv_scratch_init(&sc, rq, cand, kk);
         if (st != RV_OK)
             return st;
-        rv_rabitq_search_one(rq, s, q, kk, cand, rerank, nprobe, &sc, ids, scores);
+        size_t got = rv_rabitq_search_one(rq, s, q, kk, cand, rerank, nprobe, &sc, ids, scores);
+        if (counts)
+            counts[0] = got;
         rv_scratch_free(&sc);
         return RV_OK;
     }
     size_t threads = rv_pool_size(), per = (m + 4 * threads - 1) / (4 * threads);
-    rv_rq_batch job = {rq, s, q, m, kk, cand, per ? per : 1, rerank, nprobe, ids, scores, 0};
+    rv_rq_batch job = {rq, s, q, m, kk, cand, per ? per : 1, rerank, nprobe, ids, scores, counts, 0};
     rv_parallel_for((m + job.per_task - 1) / job.per_task, rv_rq_batch_task, &job);
     return job.failed ? rv_fail(RV_ERR_NO_MEMORY, "out of memory in batch search") : RV_OK;
 }
@@ -920,6 +933,10 @@ bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b,
     if (memcmp(a->rot.m, b->rot.m, d * d * sizeof(float)) != 0 ||
         (a->nlist && memcmp(a->centroids, b->centroids, (size_t)a->nlist * d * sizeof(float)) != 0))
         return false;
+    /* The radii steer which lists a search visits: equal indexes must search alike. */
+    for (uint32_t l = 0; l < a->nlist; l++)
+        if (memcmp(&a->lists[l].radius, &b->lists[l].radius, sizeof(float)) != 0)
+            return false;
     for (size_t r = 0; r < sa->n; r++) {
         uint64_t rb;
         if (!rv_idmap_get(&sb->map, sa->ids[r], &rb))

@@ -80,9 +80,12 @@ rv_status rv_rabitq_add(rv_rabitq *rq, rv_store *s, const int64_t *ids, const fl
 rv_status rv_rabitq_remove(rv_rabitq *rq, rv_store *s, int64_t id);
 
 /* kk best for m queries (rows of stride kk). Parallel over queries when m > 1; each row equals
- * the single-query result. Errors: NO_MEMORY, NOT_RETAINED (rerank asked of a codes-only index). */
+ * the single-query result. A row with fewer real hits (nprobe cut the scan) is padded with
+ * RV_PAD_ID / +inf; counts (m entries, may be NULL) receives each row's real count.
+ * Errors: NO_MEMORY, NOT_RETAINED (rerank asked of a codes-only index). */
 rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *q, size_t m,
-                           size_t kk, const rv_search_params *sp, int64_t *ids, float *scores);
+                           size_t kk, const rv_search_params *sp, int64_t *ids, float *scores,
+                           size_t *counts);
 
 bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b, const rv_store *sb);
 size_t rv_rabitq_bytes(const rv_rabitq *rq);

@@ -57,4 +57,14 @@ rv_hit *rv_topk_sort(rv_topk *t, size_t *count);
  * NULL); returns the count. */
 size_t rv_topk_drain_sorted(rv_topk *t, int64_t *ids, float *scores, uint64_t *rows);
 
+/* Fills a result row's unused tail [from, kk) with RV_PAD_ID / +inf, so no caller ever reads
+ * memory the search did not write. */
+static inline void rv_topk_pad(int64_t *ids, float *scores, size_t from, size_t kk)
+{
+    for (size_t i = from; i < kk; i++) {
+        ids[i] = -1; /* RV_PAD_ID */
+        scores[i] = INFINITY;
+    }
+}
+
 #endif

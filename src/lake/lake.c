@@ -732,20 +732,20 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
 
 static rv_status rv_entry_search(const rv_lake *L, rv_entry *e, const char *collection, const float *q,
                                  size_t m, uint32_t dim, size_t k, size_t out_cap, int64_t *ids,
-                                 float *scores, size_t *k_out)
+                                 float *scores, size_t *counts, size_t *k_out, const rv_progress *progress)
 {
     uint32_t have = rv_index_dim(e->index);
     if (dim != have)
         return rv_fail(RV_ERR_DIMENSION_MISMATCH, "query has dim %u, collection '%s' has dim %u", dim,
                        collection, have);
-    rv_search_params sp = {.rerank_factor = L->params.rerank_factor, .nprobe = 0};
-    return rv_index_search(e->index, q, m, dim, k, &sp, out_cap, ids, scores, k_out);
+    rv_search_params sp = {.rerank_factor = L->params.rerank_factor, .nprobe = 0, .progress = progress};
+    return rv_index_search(e->index, q, m, dim, k, &sp, out_cap, ids, scores, counts, k_out);
 }
 
 rv_status rv_lake_search(rv_lake *L, rv_lake_session *session, const char *backend,
                          const char *collection, const float *queries, size_t m, uint32_t dim,
-                         size_t k, size_t out_cap, int64_t *ids, float *scores, size_t *k_out,
-                         const char **backend_out, const rv_progress *progress)
+                         size_t k, size_t out_cap, int64_t *ids, float *scores, size_t *counts_out,
+                         size_t *k_out, const char **backend_out, const rv_progress *progress)
 {
     *k_out = 0;
     if (!collection || !*collection)
@@ -758,7 +758,7 @@ rv_status rv_lake_search(rv_lake *L, rv_lake_session *session, const char *backe
         return st;
     rv_entry *e;
     if ((st = rv_lake_acquire(L, session, b, collection, progress, &e)) == RV_OK) {
-        st = rv_entry_search(L, e, collection, queries, m, dim, k, out_cap, ids, scores, k_out);
+        st = rv_entry_search(L, e, collection, queries, m, dim, k, out_cap, ids, scores, counts_out, k_out, progress);
         rv_entry_release(e);
     }
     if (backend_out)
@@ -788,8 +788,9 @@ static void rv_fed_task(void *ctx, size_t t)
     rv_entry *e;
     rv_status st = rv_lake_acquire(j->L, j->session, j->targets[t], j->collection, NULL, &e);
     if (st == RV_OK) {
+        size_t kk;
         st = rv_entry_search(j->L, e, j->collection, j->query, 1, j->dim, j->k, j->k, j->ids + t * j->k,
-                             j->scores + t * j->k, &j->counts[t]);
+                             j->scores + t * j->k, &j->counts[t], &kk, NULL);
         rv_entry_release(e);
     }
     j->status[t] = st;

@@ -259,8 +259,7 @@ static PyObject *rv_index_load_m(PyObject *cls_obj, PyTypeObject *defcls, PyObje
 static int rv_py_search_params(rv_module_state *st, PyObject *self, PyObject *rf, PyObject *nprobe,
                                rv_search_params *sp)
 {
-    sp->rerank_factor = 0;
-    sp->nprobe = 0;
+    *sp = (rv_search_params){0};
     bool given = (rf && rf != Py_None) || (nprobe && nprobe != Py_None);
     rv_index_kind kind = rv_index_kind_of(((rv_py_index *)self)->idx);
     if (!given)
@@ -329,15 +328,15 @@ static PyObject *rv_index_search_m(PyObject *obj, PyTypeObject *defcls, PyObject
             goto done;
         }
     }
-    size_t kk = 0;
+    size_t kk = 0, got = 0;
     rv_status s;
-    RV_NOGIL(s = rv_index_search(self->idx, q.data, 1, (uint32_t)q.cols, k, &sp, kcap, ids, scores, &kk));
+    RV_NOGIL(s = rv_index_search(self->idx, q.data, 1, (uint32_t)q.cols, k, &sp, kcap, ids, scores, &got, &kk));
     if (s != RV_OK) {
         rv_py_raise(st, s);
         goto done;
     }
-    list = PyList_New((Py_ssize_t)kk);
-    for (size_t i = 0; list && i < kk; i++) {
+    list = PyList_New((Py_ssize_t)got); /* only real hits: fewer than k when nprobe cut the scan */
+    for (size_t i = 0; list && i < got; i++) {
         PyObject *hit = rv_py_hit_new(st, ids[i], scores[i]);
         if (!hit)
             Py_CLEAR(list);
@@ -373,7 +372,12 @@ static PyObject *rv_index_search_batch_m(PyObject *obj, PyTypeObject *defcls, Py
     rv_status s;
     int64_t *pid = PyArray_DATA(ids);
     float *psc = PyArray_DATA(scores);
-    RV_NOGIL(s = rv_index_search(self->idx, q.data, (size_t)q.rows, (uint32_t)q.cols, k, &sp, kcap, pid, psc, &kk));
+    rv_py_progress interrupt; /* no bar: only lets Ctrl-C stop the batch between chunks */
+    rv_py_progress_init(st, NULL, "search", &interrupt);
+    sp.progress = &interrupt.c;
+    /* Short rows come back padded with id -1 / score +inf (documented in the stubs). */
+    RV_NOGIL(s = rv_index_search(self->idx, q.data, (size_t)q.rows, (uint32_t)q.cols, k, &sp, kcap, pid, psc, NULL, &kk));
+    rv_py_progress_done(&interrupt);
     if (s != RV_OK) {
         rv_py_raise(st, s);
         goto done;

@@ -329,6 +329,7 @@ typedef struct rv_lake_call {
     char msg[512];
     int64_t *ids;
     float *scores;
+    size_t *counts; /* real hits per row (rows of stride kk) */
     size_t kk;
     const char *bname;
     rv_lake_hit *hits;
@@ -345,12 +346,13 @@ static void rv_lake_call_run(rv_lake_call *c)
                                                        c->queries, c->dim, c->k, c->hits, &c->count)
                             : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     } else {
-        size_t cells = (c->m ? c->m : 1) * c->k;
+        size_t rows = c->m ? c->m : 1, cells = rows * c->k;
         c->ids = rv_lake_alloc(cells * sizeof *c->ids);
         c->scores = rv_lake_alloc(cells * sizeof *c->scores);
-        c->status = c->ids && c->scores
+        c->counts = rv_lake_alloc(rows * sizeof *c->counts);
+        c->status = c->ids && c->scores && c->counts
                         ? rv_lake_search(c->lake, c->session, c->backend, c->collection, c->queries, c->m, c->dim,
-                                         c->k, c->k, c->ids, c->scores, &c->kk, &c->bname, c->progress)
+                                         c->k, c->k, c->ids, c->scores, c->counts, &c->kk, &c->bname, c->progress)
                         : rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     }
     if (c->status != RV_OK)
@@ -362,9 +364,11 @@ static void rv_lake_call_free(rv_lake_call *c)
     rv_lake_free(c->ids);
     rv_lake_free(c->scores);
     rv_lake_free(c->hits);
+    rv_lake_free(c->counts);
     c->ids = NULL;
     c->scores = NULL;
     c->hits = NULL;
+    c->counts = NULL;
 }
 
 static PyObject *rv_lake_hit_new(PyObject *hit_type, PyObject *backend, PyObject *collection, int64_t id, float score)
@@ -415,9 +419,10 @@ static PyObject *rv_lake_call_result(rv_module_state *st, rv_lake_call *c)
         size_t rows = c->op == RV_OP_ONE ? 1 : c->m;
         PyObject *outer = b && c->op == RV_OP_BATCH ? PyList_New((Py_ssize_t)rows) : NULL;
         for (size_t q = 0; b && q < rows; q++) {
-            PyObject *list = PyList_New((Py_ssize_t)c->kk);
-            for (size_t i = 0; list && i < c->kk; i++) {
-                PyObject *h = rv_lake_hit_new(hit_type, b, coll, c->ids[q * c->k + i], c->scores[q * c->k + i]);
+            /* Rows have stride kk (not k) and hold counts[q] real hits. */
+            PyObject *list = PyList_New((Py_ssize_t)c->counts[q]);
+            for (size_t i = 0; list && i < c->counts[q]; i++) {
+                PyObject *h = rv_lake_hit_new(hit_type, b, coll, c->ids[q * c->kk + i], c->scores[q * c->kk + i]);
                 if (!h)
                     Py_CLEAR(list);
                 else
@@ -491,6 +496,10 @@ static int rv_call_parse(rv_module_state *st, int op, const char *fname, PyObjec
             }
             if (rv_py_progress_init(st, v[4], "priming", &a->progress) < 0)
                 return -1;
+            a->has_progress = 1;
+            c->progress = &a->progress.c;
+        } else if (allow_progress) { /* sync: no bar, but Ctrl-C still stops a prime or a batch */
+            rv_py_progress_init(st, NULL, "priming", &a->progress);
             a->has_progress = 1;
             c->progress = &a->progress.c;
         }

@@ -60,12 +60,12 @@ static void test_search_vs_oracle(void)
         float os[37 * 10], bs[37 * 10];
         size_t kk = 0;
         for (size_t i = 0; i < m; i++) {
-            CHECK(rv_index_search(idx, q + i * d, 1, d, k, NULL, k, oi + i * k, os + i * k, &kk) == RV_OK);
+            CHECK(rv_index_search(idx, q + i * d, 1, d, k, NULL, k, oi + i * k, os + i * k, NULL, &kk) == RV_OK);
             CHECK(kk == k);
             check_exact(x, ids, n, d, q + i * d, oi + i * k, os + i * k, kk);
         }
         /* The batch (GEMM) path returns the same ids and bit-identical scores. */
-        CHECK(rv_index_search(idx, q, m, d, k, NULL, k, bi, bs, &kk) == RV_OK);
+        CHECK(rv_index_search(idx, q, m, d, k, NULL, k, bi, bs, NULL, &kk) == RV_OK);
         CHECK(memcmp(oi, bi, sizeof oi) == 0);
         CHECK(memcmp(os, bs, sizeof os) == 0);
         rv_index_destroy(idx);
@@ -88,7 +88,7 @@ static void test_mutation_and_errors(void)
     int64_t oi[5];
     float os[5];
     size_t kk;
-    CHECK(rv_index_search(idx, x, 1, d, 5, NULL, 5, oi, os, &kk) == RV_ERR_EMPTY_INDEX);
+    CHECK(rv_index_search(idx, x, 1, d, 5, NULL, 5, oi, os, NULL, &kk) == RV_ERR_EMPTY_INDEX);
     int64_t ids[20];
     for (int i = 0; i < 20; i++)
         ids[i] = 100 + i;
@@ -106,11 +106,11 @@ static void test_mutation_and_errors(void)
     CHECK(rv_index_add(idx, ids, x, 20, d, NULL) == RV_OK);
     CHECK(rv_index_add(idx, ids + 4, x, 1, d, NULL) == RV_ERR_DUPLICATE_ID);
     CHECK(rv_index_len(idx) == 20);
-    CHECK(rv_index_search(idx, x, 1, d, 0, NULL, 5, oi, os, &kk) == RV_ERR_INVALID_ARGUMENT);
+    CHECK(rv_index_search(idx, x, 1, d, 0, NULL, 5, oi, os, NULL, &kk) == RV_ERR_INVALID_ARGUMENT);
     /* k > n returns n; exact self match first. */
     int64_t all_ids[25];
     float all_scores[25];
-    CHECK(rv_index_search(idx, x + 3 * d, 1, d, 25, NULL, 25, all_ids, all_scores, &kk) == RV_OK);
+    CHECK(rv_index_search(idx, x + 3 * d, 1, d, 25, NULL, 25, all_ids, all_scores, NULL, &kk) == RV_OK);
     CHECK(kk == 20 && all_ids[0] == 103 && all_scores[0] == 0.0f);
     /* remove: O(1) swap, exact len, gone from results, re-add works. */
     uint64_t gen = rv_index_generation(idx);
@@ -118,7 +118,7 @@ static void test_mutation_and_errors(void)
     CHECK(rv_index_generation(idx) != gen);
     CHECK(rv_index_remove(idx, 103) == RV_ERR_UNKNOWN_ID);
     CHECK(rv_index_len(idx) == 19 && !rv_index_contains(idx, 103) && rv_index_contains(idx, 119));
-    CHECK(rv_index_search(idx, x + 3 * d, 1, d, 25, NULL, 25, all_ids, all_scores, &kk) == RV_OK);
+    CHECK(rv_index_search(idx, x + 3 * d, 1, d, 25, NULL, 25, all_ids, all_scores, NULL, &kk) == RV_OK);
     CHECK(kk == 19 && all_ids[0] != 103);
     float got[8];
     CHECK(rv_index_get(idx, 119, got) == RV_OK && memcmp(got, x + 19 * d, sizeof got) == 0);

@@ -75,17 +75,17 @@ static void test_local_lake(void)
     size_t kk = 0;
     const char *bn = NULL;
     /* the query is row 17: its own id comes first at distance 0 */
-    CHECK(rv_lake_search(L, NULL, NULL, "docs", v + 17 * D, 1, D, 10, 10, out_ids, out_scores, &kk, &bn, NULL) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, NULL, "docs", v + 17 * D, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
     CHECK(kk == 10 && out_ids[0] == ids[17] && out_scores[0] == 0.0f && strcmp(bn, "hot") == 0);
     rv_lake_stats s = rv_lake_stats_get(L);
     CHECK(s.misses == 1 && s.primes == 1 && s.pulls == 1 && s.hits == 0);
-    CHECK(rv_lake_search(L, NULL, "hot", "docs", v, 1, D, 10, 10, out_ids, out_scores, &kk, &bn, NULL) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", v, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
     s = rv_lake_stats_get(L);
     CHECK(s.hits == 1 && s.primes == 1);
-    CHECK(rv_lake_search(L, NULL, "hot", "docs", v, 1, D - 1, 10, 10, out_ids, out_scores, &kk, &bn, NULL) ==
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", v, 1, D - 1, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) ==
           RV_ERR_DIMENSION_MISMATCH);
-    CHECK(rv_lake_search(L, NULL, "cold", "docs", v, 1, D, 10, 10, out_ids, out_scores, &kk, &bn, NULL) == RV_ERR_LAKE);
-    CHECK(rv_lake_search(L, NULL, "hot", "nope", v, 1, D, 10, 10, out_ids, out_scores, &kk, &bn, NULL) == RV_ERR_LAKE);
+    CHECK(rv_lake_search(L, NULL, "cold", "docs", v, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_ERR_LAKE);
+    CHECK(rv_lake_search(L, NULL, "hot", "nope", v, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_ERR_LAKE);
     /* a write changes the witness: the next FRESH search re-primes and sees the new row */
     char w1[RV_WITNESS_HEX + 1], w2[RV_WITNESS_HEX + 1];
     CHECK(rv_lake_witness_of(L, "hot", "docs", w1));
@@ -94,7 +94,7 @@ static void test_local_lake(void)
         extra[d] = 100.0f;
     int64_t extra_id = 999999999999;
     CHECK(rv_local_upsert(b, "docs", &extra_id, extra, 1, D) == RV_OK);
-    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, &kk, &bn, NULL) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
     CHECK(kk == 1 && out_ids[0] == extra_id);
     CHECK(rv_lake_witness_of(L, "hot", "docs", w2) && strcmp(w1, w2) != 0);
     s = rv_lake_stats_get(L);

@@ -58,8 +58,8 @@ void test_persist(void)
     int64_t i1[7], i2[7];
     float s1[7], s2[7];
     size_t k1, k2;
-    CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, NULL, 7, i1, s1, &k1) == RV_OK);
-    CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, NULL, 7, i2, s2, &k2) == RV_OK);
+    CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, NULL, 7, i1, s1, NULL, &k1) == RV_OK);
+    CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, NULL, 7, i2, s2, NULL, &k2) == RV_OK);
     CHECK(k1 == k2 && memcmp(i1, i2, sizeof i1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
     rv_index_destroy(b);
 
