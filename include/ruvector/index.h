@@ -66,7 +66,7 @@ typedef struct rv_search_params {
 /* A batch search is cut into chunks of about this many distance-coordinate operations
  * (queries x n x dim), at least RV_SEARCH_CHUNK_MIN queries, so cancellation (Ctrl-C) is seen
  * within a fraction of a second; every row's result is the same whatever the chunking. */
-#define RV_SEARCH_CHUNK_OPS (1ull << 31)
+#define RV_SEARCH_CHUNK_OPS (1ull << 29)
 #define RV_SEARCH_CHUNK_MIN 256u
 
 /* The defaults of a kind: seed 0, query_bits 8, nlist auto; RABITQ: 1-bit codes, rerank 1;
