@@ -131,3 +131,16 @@ def test_hit_is_a_named_tuple() -> None:
     assert isinstance(hit, tuple) and type(hit).__name__ == "Hit"
     assert repr(hit) == "Hit(id=7, score=0.0)"
     assert ruvector.Hit(7, 0.0) == hit and ruvector.Hit(id=1, score=2.0).score == 2.0
+
+
+def test_no_exported_name_shadows_a_builtin() -> None:
+    """`from ruvector import *` must not replace builtins: ruvector.IndexError (the contract's
+    name) stays reachable as an attribute but is not in __all__."""
+    assert not set(ruvector.__all__) & set(dir(builtins))
+    ours: type = ruvector.IndexError
+    assert "IndexError" not in ruvector.__all__ and ours is not builtins.IndexError
+    namespace: dict[str, object] = {}
+    exec("from ruvector import *\ntry:\n    [][1]\nexcept IndexError:\n    caught = True", namespace)
+    assert namespace["caught"] is True and namespace.get("IndexError", builtins.IndexError) is builtins.IndexError
+    for name in ruvector.__all__:
+        assert hasattr(ruvector, name), name

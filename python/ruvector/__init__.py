@@ -56,6 +56,10 @@ from ruvector._lake import (
 from ruvector._recommend import recommend
 from ruvector._typing import AnyIndex
 
+# ruvector.IndexError is the contract's name for index errors, but it is left out of __all__:
+# `from ruvector import *` must not replace the builtin IndexError (then `except IndexError:`
+# would stop catching list errors). No name in __all__ shadows a builtin (test_api_surface.py).
+
 __all__ = [
     "A2aError",
     "AnyIndex",
@@ -78,7 +82,6 @@ __all__ = [
     "FsBackend",
     "Hit",
     "IndexBusyError",
-    "IndexError",
     "LakeError",
     "LakeHit",
     "LakeSession",

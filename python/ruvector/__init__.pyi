@@ -36,7 +36,6 @@ __all__ = [
     "FsBackend",
     "Hit",
     "IndexBusyError",
-    "IndexError",
     "LakeError",
     "LakeHit",
     "LakeSession",
