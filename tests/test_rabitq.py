@@ -216,7 +216,7 @@ def test_parameter_validation(rng: np.random.Generator) -> None:
         ruvector.RabitqPlusIndex.build(data, rerank_factor=0)
     with pytest.raises(ruvector.ArgumentError, match="rerank_factor"):
         ruvector.RabitqAsymIndex(8, rerank_factor=5000)
-    with pytest.raises(ruvector.ArgumentError, match="nlist must be at most 65536"):
+    with pytest.raises(ruvector.ArgumentError, match="nlist must be in 0..65536, not 70000"):
         ruvector.RabitqIndex.build(data, nlist=70_000)
     with pytest.raises(ValueError, match="RabitqIndex keeps no original vectors"):
         ruvector.RabitqIndex.build(data, rerank_factor=4)
@@ -224,9 +224,9 @@ def test_parameter_validation(rng: np.random.Generator) -> None:
         ruvector.RabitqPlusIndex.build(data, nlist=-1)
     with pytest.raises(ruvector.ArgumentTypeError, match="seed must be an integer"):
         ruvector.RabitqPlusIndex.build(data, seed=1.5)  # type: ignore[arg-type]
-    idx = ruvector.RabitqPlusIndex.build(data, seed=-1)  # any integer seed, modulo 2^64
+    idx = ruvector.RabitqPlusIndex.build(data, seed=2**64 - 1)  # seeds are 0..2^64-1, never wrapped
     assert idx.seed == 2**64 - 1
-    with pytest.raises(ruvector.ArgumentError, match="nprobe must be at least 1"):
+    with pytest.raises(ruvector.ArgumentError, match="nprobe must be in 1..4294967295, not 0"):
         idx.search(data[0], nprobe=0)
     with pytest.raises(ruvector.ArgumentTypeError, match="FlatF32Index.search is exact"):
         ruvector.FlatF32Index.build(data).search(data[0], rerank_factor=3)  # type: ignore[call-arg]

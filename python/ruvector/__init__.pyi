@@ -201,7 +201,7 @@ class RabitqAsymIndex(_RabitqBase):
 AnyIndexClass = type[FlatF32Index] | type[RabitqIndex] | type[RabitqPlusIndex] | type[RabitqAsymIndex]
 
 def recommend(
-    n: int, dim: int, recall_target: float = 0.95
+    n: SupportsIndex, dim: SupportsIndex, recall_target: float = 0.95
 ) -> tuple[AnyIndexClass, dict[str, int]]: ...
 
 # The contract's hierarchy.

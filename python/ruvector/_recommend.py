@@ -17,18 +17,25 @@ use FlatF32Index there.
 
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, SupportsIndex
 
 SMALL_N = 5_000
 
 
-def recommend(n: int, dim: int, recall_target: float = 0.95) -> tuple[type, dict[str, int]]:
+def recommend(n: SupportsIndex, dim: SupportsIndex, recall_target: float = 0.95) -> tuple[type, dict[str, int]]:
     """The index class and build keyword arguments for n vectors of dimension dim and a
     recall@10 target. Example: ``cls, kw = ruvector.recommend(1_000_000, 384, 0.99)`` then
     ``cls.build(vectors, **kw)``."""
     import ruvector
 
-    if not isinstance(n, int) or not isinstance(dim, int) or n < 0 or dim < 1:
+    try:  # NumPy integers (anything with __index__) are integers; floats and bools are not
+        if isinstance(n, bool) or isinstance(dim, bool):
+            raise TypeError
+        n, dim = operator.index(n), operator.index(dim)
+    except TypeError:
+        raise ruvector.ArgumentTypeError(f"n and dim must be integers, got n={n!r}, dim={dim!r}") from None
+    if n < 0 or dim < 1:
         raise ruvector.ArgumentError(f"n must be >= 0 and dim >= 1 integers, got n={n!r}, dim={dim!r}")
     if not 0.0 < recall_target <= 1.0:
         raise ruvector.ArgumentError(f"recall_target must be in (0, 1], got {recall_target!r}")

@@ -199,17 +199,26 @@ static int rv_py_id_overflow(rv_module_state *st, const char *what, Py_ssize_t p
     return -1;
 }
 
-static int rv_py_long_to_id(rv_module_state *st, PyObject *item, const char *what, Py_ssize_t pos, int64_t *out)
+/* obj as an exact int (anything with __index__: int, bool, NumPy integers), a new reference; or
+ * NULL with ArgumentTypeError naming what (and its position in a sequence, when pos >= 0). */
+static PyObject *rv_py_as_int(rv_module_state *st, PyObject *item, const char *what, Py_ssize_t pos)
 {
     PyObject *index = PyNumber_Index(item);
-    if (!index) {
-        PyErr_Clear();
-        if (pos >= 0)
-            PyErr_Format(st->ArgumentTypeError, "%s[%zd] must be an integer, not %.100s", what, pos, Py_TYPE(item)->tp_name);
-        else
-            PyErr_Format(st->ArgumentTypeError, "%s must be an integer, not %.100s", what, Py_TYPE(item)->tp_name);
+    if (index)
+        return index;
+    PyErr_Clear();
+    if (pos >= 0)
+        PyErr_Format(st->ArgumentTypeError, "%s[%zd] must be an integer, not %.100s", what, pos, Py_TYPE(item)->tp_name);
+    else
+        PyErr_Format(st->ArgumentTypeError, "%s must be an integer, not %.100s", what, Py_TYPE(item)->tp_name);
+    return NULL;
+}
+
+static int rv_py_long_to_id(rv_module_state *st, PyObject *item, const char *what, Py_ssize_t pos, int64_t *out)
+{
+    PyObject *index = rv_py_as_int(st, item, what, pos);
+    if (!index)
         return -1;
-    }
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
     Py_DECREF(index);
@@ -226,6 +235,48 @@ int rv_py_id_get(rv_module_state *st, PyObject *obj, const char *what, int64_t *
     return rv_py_long_to_id(st, obj, what, -1, out);
 }
 
+int rv_py_int_get(rv_module_state *st, PyObject *obj, const char *what, int64_t lo, int64_t hi, int64_t *out)
+{
+    PyObject *index = rv_py_as_int(st, obj, what, -1);
+    if (!index)
+        return -1;
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(index, &overflow);
+    if (v == -1 && !overflow && PyErr_Occurred()) {
+        Py_DECREF(index);
+        return -1;
+    }
+    if (overflow || v < lo || v > hi) { /* %S: the value as given, however large */
+        PyErr_Format(st->ArgumentError, "%s must be in %lld..%lld, not %S", what, (long long)lo, (long long)hi, index);
+        Py_DECREF(index);
+        return -1;
+    }
+    Py_DECREF(index);
+    *out = (int64_t)v;
+    return 0;
+}
+
+int rv_py_u64_get(rv_module_state *st, PyObject *obj, const char *what, uint64_t *out)
+{
+    PyObject *index = rv_py_as_int(st, obj, what, -1);
+    if (!index)
+        return -1;
+    unsigned long long v = PyLong_AsUnsignedLongLong(index); /* OverflowError below 0 or above 2^64-1 */
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+            Py_DECREF(index);
+            return -1;
+        }
+        PyErr_Clear();
+        PyErr_Format(st->ArgumentError, "%s must be in 0..%llu, not %S", what, (unsigned long long)UINT64_MAX, index);
+        Py_DECREF(index);
+        return -1;
+    }
+    Py_DECREF(index);
+    *out = (uint64_t)v;
+    return 0;
+}
+
 int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out)
 {
     if (!obj) {
@@ -233,12 +284,8 @@ int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out)
         return 0;
     }
     int64_t k;
-    if (rv_py_long_to_id(st, obj, "k", -1, &k) < 0)
+    if (rv_py_int_get(st, obj, "k", 1, INT64_MAX, &k) < 0)
         return -1;
-    if (k < 1) {
-        PyErr_Format(st->ArgumentError, "k must be at least 1, got %lld", (long long)k);
-        return -1;
-    }
     *out = (size_t)k;
     return 0;
 }

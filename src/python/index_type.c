@@ -60,57 +60,32 @@ static bool rv_is_index(rv_module_state *st, PyObject *obj)
     return PyObject_TypeCheck(obj, st->IndexTypes[rv_kind_of_type(st, Py_TYPE(obj))]);
 }
 
-/* Reads an optional non-negative integer keyword into *out (left alone when absent/None). */
-static int rv_py_uint_opt(rv_module_state *st, PyObject *obj, const char *what, uint64_t max, uint64_t *out)
+/* Reads an optional integer keyword in lo..hi into *out (left alone when absent or None). */
+static int rv_py_u32_opt(rv_module_state *st, PyObject *obj, const char *what, uint32_t lo, uint32_t hi,
+                         uint32_t *out)
 {
     if (!obj || obj == Py_None)
         return 0;
     int64_t v;
-    if (rv_py_id_get(st, obj, what, &v) < 0)
+    if (rv_py_int_get(st, obj, what, lo, hi, &v) < 0)
         return -1;
-    if (v < 0 || (uint64_t)v > max) {
-        PyErr_Format(st->ArgumentError, "%s must be in 0..%llu, not %lld", what, (unsigned long long)max, (long long)v);
-        return -1;
-    }
-    *out = (uint64_t)v;
+    *out = (uint32_t)v;
     return 0;
 }
 
-/* The build parameters from keyword objects (seed, rerank_factor, query_bits, nlist). */
+/* The build parameters from keyword objects (None = the kind's default). Every value is range
+ * checked here, before any narrowing: seed=2**64 or seed=-1 is an error, not a wrapped seed. */
 static int rv_py_params(rv_module_state *st, rv_index_kind kind, PyObject *seed, PyObject *rf, PyObject *qb,
                         PyObject *nlist, PyObject *bits, rv_index_params *p)
 {
     *p = rv_index_params_default(kind);
-    uint64_t v;
-    if (seed && seed != Py_None) {
-        PyObject *index = PyNumber_Index(seed);
-        if (!index) {
-            PyErr_Clear();
-            PyErr_Format(st->ArgumentTypeError, "seed must be an integer, not %.100s", Py_TYPE(seed)->tp_name);
-            return -1;
-        }
-        /* Any integer: taken modulo 2^64, so negative and large seeds are fine. */
-        p->seed = PyLong_AsUnsignedLongLongMask(index);
-        Py_DECREF(index);
-        if (p->seed == (uint64_t)-1 && PyErr_Occurred())
-            return -1;
-    }
-    v = p->rerank_factor;
-    if (rv_py_uint_opt(st, rf, "rerank_factor", UINT32_MAX, &v) < 0)
+    if (seed && seed != Py_None && rv_py_u64_get(st, seed, "seed", &p->seed) < 0)
         return -1;
-    p->rerank_factor = (uint32_t)v;
-    v = p->query_bits;
-    if (rv_py_uint_opt(st, qb, "query_bits", UINT32_MAX, &v) < 0)
+    if (rv_py_u32_opt(st, rf, "rerank_factor", 1, RV_RERANK_FACTOR_MAX, &p->rerank_factor) < 0 ||
+        rv_py_u32_opt(st, qb, "query_bits", RV_QUERY_BITS_MIN, RV_QUERY_BITS_MAX, &p->query_bits) < 0 ||
+        rv_py_u32_opt(st, nlist, "nlist", 0, RV_NLIST_MAX, &p->nlist) < 0 ||
+        rv_py_u32_opt(st, bits, "bits", RV_CODE_BITS_MIN, RV_CODE_BITS_MAX, &p->bits) < 0)
         return -1;
-    p->query_bits = (uint32_t)v;
-    v = p->nlist;
-    if (rv_py_uint_opt(st, nlist, "nlist", UINT32_MAX, &v) < 0)
-        return -1;
-    p->nlist = (uint32_t)v;
-    v = p->bits;
-    if (rv_py_uint_opt(st, bits, "bits", UINT32_MAX, &v) < 0)
-        return -1;
-    p->bits = (uint32_t)v;
     return 0;
 }
 
@@ -163,10 +138,9 @@ static PyObject *rv_index_tp_new(PyTypeObject *cls, PyObject *args, PyObject *kw
         return NULL;
     int64_t dim;
     rv_index_params p;
-    if (rv_py_id_get(st, dim_obj, "dim", &dim) < 0 || rv_py_params(st, kind, seed, rf, qb, nl, bits, &p) < 0)
+    if (rv_py_int_get(st, dim_obj, "dim", 1, RV_INDEX_MAX_DIM, &dim) < 0 ||
+        rv_py_params(st, kind, seed, rf, qb, nl, bits, &p) < 0)
         return NULL;
-    if (dim < 1 || dim > (int64_t)RV_INDEX_MAX_DIM)
-        return PyErr_Format(st->ArgumentError, "dim must be in 1..%u, not %lld", RV_INDEX_MAX_DIM, (long long)dim);
     rv_index *idx;
     rv_status s;
     RV_NOGIL(s = rv_index_create(kind, (uint32_t)dim, &p, &idx));
@@ -268,22 +242,9 @@ static int rv_py_search_params(rv_module_state *st, PyObject *self, PyObject *rf
         PyErr_SetString(st->ArgumentTypeError, "FlatF32Index.search is exact and takes no rerank_factor or nprobe");
         return -1;
     }
-    uint64_t v = 0;
-    if (rv_py_uint_opt(st, rf, "rerank_factor", RV_RERANK_FACTOR_MAX, &v) < 0)
+    if (rv_py_u32_opt(st, rf, "rerank_factor", 1, RV_RERANK_FACTOR_MAX, &sp->rerank_factor) < 0 ||
+        rv_py_u32_opt(st, nprobe, "nprobe", 1, UINT32_MAX, &sp->nprobe) < 0)
         return -1;
-    if (rf && rf != Py_None && v == 0) {
-        PyErr_Format(st->ArgumentError, "rerank_factor must be in 1..%u, not 0", RV_RERANK_FACTOR_MAX);
-        return -1;
-    }
-    sp->rerank_factor = (uint32_t)v;
-    v = 0;
-    if (rv_py_uint_opt(st, nprobe, "nprobe", UINT32_MAX, &v) < 0)
-        return -1;
-    if (nprobe && nprobe != Py_None && v == 0) {
-        PyErr_SetString(st->ArgumentError, "nprobe must be at least 1 (or None for as many lists as the error bound needs)");
-        return -1;
-    }
-    sp->nprobe = (uint32_t)v;
     return 0;
 }
 
@@ -571,12 +532,18 @@ static PyObject *rv_index_subscript(PyObject *obj, PyObject *key)
     return arr;
 }
 
+/* `x in idx`: whether x is a stored id. Anything that is not an int64 ("a", 2.5, 2**70) is not
+ * one, so the answer is False rather than an exception (as `"a" in {1: 2}` is). */
 static int rv_index_contains_id(PyObject *obj, PyObject *key)
 {
     rv_module_state *st = rv_state_of(obj);
     int64_t id;
-    if (rv_py_id_get(st, key, "id", &id) < 0)
-        return -1;
+    if (rv_py_id_get(st, key, "id", &id) < 0) {
+        if (!PyErr_ExceptionMatches(st->ArgumentTypeError) && !PyErr_ExceptionMatches(st->ArgumentError))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
     bool found;
     RV_NOGIL(found = rv_index_contains(((rv_py_index *)obj)->idx, id));
     return found;

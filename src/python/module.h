@@ -111,9 +111,13 @@ void rv_py_ids_release(rv_py_ids *ids);
 /* A filesystem path (str, bytes, os.PathLike) as a new bytes object in *bytes. */
 int rv_py_path_get(rv_module_state *st, PyObject *obj, PyObject **bytes);
 
-/* One int64 id / a k >= 1. */
+/* One int64 id / a k >= 1 (absent: 10). Anything with __index__ (NumPy integers) is an integer. */
 int rv_py_id_get(rv_module_state *st, PyObject *obj, const char *what, int64_t *out);
 int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out);
+/* An integer in lo..hi, or 0..2^64-1: out-of-range values raise ArgumentError naming the value
+ * and the range ("seed must be in 0..18446744073709551615, not -1"), never wrap. */
+int rv_py_int_get(rv_module_state *st, PyObject *obj, const char *what, int64_t lo, int64_t hi, int64_t *out);
+int rv_py_u64_get(rv_module_state *st, PyObject *obj, const char *what, uint64_t *out);
 
 /* hit.c */
 PyTypeObject *rv_py_hit_type_new(void);
