@@ -53,6 +53,16 @@ CORPUS = [
     "tab\tsep\tvalues\tand\tmore",
 ]
 
+# Scripts the corpus above and the hypothesis alphabet missed; each has case (Armenian, Georgian
+# Mtavruli, Cherokee, Coptic), which the lowercasing and accent stripping must get right.
+SCRIPTS = [
+    "Հայաստան ՀԱՅԱՍՏԱՆ Երևան, բարև։ և",  # Armenian (upper/lower, the ligature U+0587, full stop)
+    "საქართველო ᲡᲐᲥᲐᲠᲗᲕᲔᲚᲝ თბილისი",  # Georgian Mkhedruli and Mtavruli capitals
+    "ႠႡႢ ⴀⴁⴂ Ⴥ",  # Georgian Asomtavruli / Nuskhuri
+    "ᏣᎳᎩ ꮳꮃꭹ Ꮳ ᏸᏹ",  # Cherokee (its lowercase lives at U+AB70)
+    "ⲘⲉⲧⲢⲉⲙⲛ̀Ⲭⲏⲙⲓ ⲁⲃⲅ Ϣϣ Ϫϫ",  # Coptic, with the Greek-block Coptic letters and a combining grave
+]
+
 REFERENCE = r"""
 import json, sys, numpy as np
 texts = json.load(open(sys.argv[2]))
@@ -88,6 +98,13 @@ def model() -> ruvector.Embedder:
     return ruvector.Embedder.from_pretrained("all-MiniLM-L6-v2")
 
 
+def test_token_ids_equal_the_fast_tokenizer_on_more_scripts(tmp_path: pathlib.Path) -> None:
+    want = reference("tokens", SCRIPTS, tmp_path)
+    got = [model().tokenize(t) for t in SCRIPTS]
+    assert got == want
+    assert all(len(ids) > 3 for ids in got)  # the scripts are in the vocabulary, not one [UNK]
+
+
 def test_token_ids_equal_the_fast_tokenizer(tmp_path: pathlib.Path) -> None:
     want = reference("tokens", CORPUS, tmp_path)
     got = [model().tokenize(t) for t in CORPUS]
@@ -102,6 +119,10 @@ ALPHABET = st.sampled_from(
     + list("αβγΣσςΩЖжЯя")  # Greek, Cyrillic
     + list("日本語中文字漢")  # CJK ideographs (spaced out)
     + list("ひらカタ한국")  # kana and Hangul (not CJK-spaced; Hangul decomposes)
+    + list("ՀայաստանԵևևՙ։")  # Armenian
+    + list("საქართველოᲡᲐᲥႠⴀ")  # Georgian: Mkhedruli, Mtavruli, Asomtavruli, Nuskhuri
+    + list("ᏣᎳᎩꮳꮃᏸᏹ")  # Cherokee, both cases
+    + list("ⲘⲉⲧⲢⲭϢϣ⳹")  # Coptic, and its punctuation
     + ["\u0301", "\u0308", "\u200b", "\u00a0", "\u3000", "\u00ad", "\x00", "\x07", "\ufeff", "😀", "€", "£"]
     + ["[CLS]", "[SEP]", "[MASK]", "[UNK]", "[PAD]"]
 )
@@ -171,6 +192,73 @@ def test_embed_batch_async_equals_sync() -> None:
 
     small, full = asyncio.run(main())
     assert np.array_equal(small, model().embed_batch(texts[:10])) and np.array_equal(full, model().embed_batch(texts))
+
+
+def test_keywords_and_progress() -> None:
+    """embed(text=...), embed_batch(texts=..., progress=...) as the contract writes them."""
+    texts = [f"a sentence about {w}" for w in ("cats", "dogs", "ships", "trains", "rain")] * 30
+    want = model().embed_batch(texts)
+    assert np.array_equal(model().embed(text="hi"), model().embed("hi"))
+    assert np.array_equal(model().embed_batch(texts=texts), want)
+    assert model().tokenize(text="hi") == model().tokenize("hi")
+    calls: list[tuple[int, int]] = []
+    assert np.array_equal(model().embed_batch(texts, progress=lambda d, t: calls.append((d, t))), want)
+    assert calls and calls[-1] == (150, 150) and all(t == 150 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert np.array_equal(model().embed_batch(texts, progress=False), want)
+    assert np.array_equal(model().embed_batch(texts, progress=None), want)
+    with pytest.raises(ruvector.ArgumentTypeError, match="progress must be"):
+        model().embed_batch(texts, progress="yes")  # type: ignore[arg-type]
+    with pytest.raises(ruvector.ArgumentTypeError, match="unexpected keyword argument 'txt'"):
+        model().embed(txt="hi")  # type: ignore[call-arg]
+    with pytest.raises(ZeroDivisionError):  # a callable that raises stops the work and surfaces
+        model().embed_batch(texts, progress=lambda d, t: 1 / 0)
+
+
+def test_progress_true_draws_an_embed_bar(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins as b
+
+    real_import = b.__import__
+
+    def no_tqdm(name: str, *args: object, **kwargs: object) -> object:
+        if name == "tqdm":
+            raise ImportError("tqdm hidden")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(b, "__import__", no_tqdm)  # the plain bar
+    model().embed_batch(["one", "two", "three"], progress=True)
+    err = capsys.readouterr().err
+    assert "embed: [" in err and "3/3" in err
+
+
+def test_truncation_is_silent_by_default_and_an_error_when_asked() -> None:
+    e = model()
+    assert e.max_seq_length == 256
+    long_text = "word " * 300  # 300 tokens + [CLS] + [SEP]
+    short = "a short text"
+    ids = e.tokenize(long_text)
+    assert len(ids) == 256
+    # default: the first 256 tokens, exactly as if the text had been cut there
+    cut = "word " * 254
+    assert e.tokenize(cut) == ids and np.array_equal(e.embed(long_text), e.embed(cut))
+    with pytest.raises(ruvector.EmbedError, match=r"^text has 302 tokens, more than the model reads \(max_seq_length 256"):
+        e.embed(long_text, truncate=False)
+    with pytest.raises(ruvector.EmbedError, match=r"^texts\[2\] has 302 tokens.*truncate=True"):
+        e.embed_batch([short, short, long_text, long_text + "more"], truncate=False)
+    # exactly at the limit is fine
+    at_limit = "word " * 254
+    assert np.array_equal(e.embed(at_limit, truncate=False), e.embed(at_limit))
+    assert np.array_equal(e.embed_batch([short, at_limit], truncate=False), e.embed_batch([short, at_limit]))
+    with pytest.raises(ruvector.EmbedError, match="has 257 tokens"):
+        e.embed("word " * 255, truncate=False)
+
+    async def run() -> None:
+        with pytest.raises(ruvector.EmbedError, match=r"^texts\[1\] has 302 tokens"):
+            await e.embed_batch_async([short, long_text], truncate=False)
+        got = await e.embed_batch_async([short, long_text], truncate=True)
+        assert np.array_equal(got, e.embed_batch([short, long_text]))
+
+    asyncio.run(run())
 
 
 def test_bad_input_raises_clearly() -> None:

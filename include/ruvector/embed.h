@@ -35,9 +35,14 @@ uint32_t rv_embedder_max_seq_length(const rv_embedder *e);
  * min(cap, max_seq_length)). Errors: INVALID_ARGUMENT (cap < 2), NO_MEMORY. */
 rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t len, int32_t *ids, size_t cap,
                                size_t *n_out);
+/* The number of tokens text has before truncation ([CLS] and [SEP] included): more than
+ * max_seq_length means embed reads only the first max_seq_length. Errors: NO_MEMORY. */
+rv_status rv_embedder_token_count(const rv_embedder *e, const char *text, size_t len, size_t *count);
 
 /* Embeds n UTF-8 texts (lens[i] bytes each) into out (n x dim floats, L2-normalised rows).
- * Texts are packed without padding; each row depends only on its own text. progress reports
+ * Texts are packed without padding; each row depends only on its own text; a text of more than
+ * max_seq_length tokens is truncated to its first max_seq_length (rv_embedder_token_count tells
+ * which texts are). progress reports
  * texts done. Errors: NO_MEMORY, CANCELLED. */
 rv_status rv_embedder_embed(const rv_embedder *e, const char *const *texts, const size_t *lens, size_t n,
                             float *out, const rv_progress *progress);

@@ -216,6 +216,11 @@ rv_status rv_embedder_tokenize(const rv_embedder *e, const char *text, size_t le
     return rv_tokenize(e->tok, text, len, rv_min(cap, e->max_seq), ids, n_out);
 }
 
+rv_status rv_embedder_token_count(const rv_embedder *e, const char *text, size_t len, size_t *count)
+{
+    return rv_token_count(e->tok, text, len, count);
+}
+
 /* ---- the forward pass ------------------------------------------------------------------- */
 
 /* y[T x N] = x[T x K] . w[N x K]^T + b, written by the GEMM straight into y with every sum

@@ -284,7 +284,7 @@ typedef struct rv_ids {
 
 static void rv_ids_push(rv_ids *o, int32_t id)
 {
-    if (o->n < o->cap)
+    if (o->n < o->cap && o->ids) /* ids NULL: counting only (rv_token_count) */
         o->ids[o->n] = id;
     o->n++; /* counted even past cap, so callers can stop early */
 }
@@ -367,17 +367,14 @@ static int rv_special_at(const uint32_t *cps, size_t n, size_t i, size_t *len)
     return -1;
 }
 
-rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t max_len, int32_t *ids, size_t *n_out)
+/* The pieces of text into out (stops once out->n reaches out->cap). */
+static rv_status rv_tokenize_pieces(const rv_vocab *v, const char *text, size_t len, rv_ids *out)
 {
-    *n_out = 0;
-    if (max_len < 2)
-        return rv_fail(RV_ERR_INVALID_ARGUMENT, "max_len must be at least 2 (for [CLS] and [SEP])");
     rv_cps raw = {0}, norm = {0};
     rv_utf8_decode((const unsigned char *)text, len, &raw);
     char *buf = rv_alloc(4 * (v->max_token_cps + 1) + 8);
-    rv_ids out = {ids + 1, 0, max_len - 2};
     size_t seg = 0;
-    for (size_t i = 0; i <= raw.n && buf && !raw.failed && out.n < out.cap; i++) {
+    for (size_t i = 0; i <= raw.n && buf && !raw.failed && out->n < out->cap; i++) {
         size_t sl = 0;
         int special = i < raw.n ? rv_special_at(raw.v, raw.n, i, &sl) : -1;
         if (i < raw.n && special < 0)
@@ -386,10 +383,10 @@ rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t ma
         rv_normalize(raw.v + seg, i - seg, &norm);
         if (norm.failed)
             break;
-        rv_segment_pieces(v, norm.v, norm.n, &out, buf);
+        rv_segment_pieces(v, norm.v, norm.n, out, buf);
         if (special >= 0) {
             int32_t id = rv_vocab_id(v, rv_specials[special], strlen(rv_specials[special]));
-            rv_ids_push(&out, id >= 0 ? id : v->unk);
+            rv_ids_push(out, id >= 0 ? id : v->unk);
             i += sl - 1;
             seg = i + 1;
         }
@@ -400,6 +397,16 @@ rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t ma
     rv_free(buf);
     rv_free(raw.v);
     rv_free(norm.v);
+    return st;
+}
+
+rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t max_len, int32_t *ids, size_t *n_out)
+{
+    *n_out = 0;
+    if (max_len < 2)
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "max_len must be at least 2 (for [CLS] and [SEP])");
+    rv_ids out = {ids + 1, 0, max_len - 2};
+    rv_status st = rv_tokenize_pieces(v, text, len, &out);
     if (st != RV_OK)
         return st;
     size_t np = rv_min(out.n, out.cap);
@@ -407,6 +414,16 @@ rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t ma
     ids[np + 1] = v->sep;
     *n_out = np + 2;
     return RV_OK;
+}
+
+rv_status rv_token_count(const rv_vocab *v, const char *text, size_t len, size_t *count)
+{
+    *count = 0;
+    rv_ids out = {NULL, 0, SIZE_MAX};
+    rv_status st = rv_tokenize_pieces(v, text, len, &out);
+    if (st == RV_OK)
+        *count = out.n + 2;
+    return st;
 }
 
 /* ---- vocab ------------------------------------------------------------------------------ */

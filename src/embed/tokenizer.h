@@ -26,5 +26,8 @@ int32_t rv_vocab_id(const rv_vocab *v, const char *token, size_t len);
  * Errors: INVALID_ARGUMENT (max_len < 2), NO_MEMORY. */
 rv_status rv_tokenize(const rv_vocab *v, const char *text, size_t len, size_t max_len, int32_t *ids,
                       size_t *n_out);
+/* How many ids rv_tokenize would give with no length limit ([CLS] and [SEP] included).
+ * Errors: NO_MEMORY. */
+rv_status rv_token_count(const rv_vocab *v, const char *text, size_t len, size_t *count);
 
 #endif

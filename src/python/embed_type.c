@@ -19,6 +19,12 @@ static int rv_embedder_init(PyObject *obj, PyObject *args, PyObject *kwds)
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"path", NULL};
     PyObject *path_obj, *bytes = NULL;
+    if (PyTuple_GET_SIZE(args) == 0 && (!kwds || !PyDict_GetItemString(kwds, "path"))) {
+        PyErr_SetString(st->ArgumentTypeError,
+                        "Embedder() needs a model: Embedder.from_pretrained(\"all-MiniLM-L6-v2\") loads one by name "
+                        "(or from a directory), Embedder(path) loads a model directory");
+        return -1;
+    }
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kw, &path_obj) || rv_py_path_get(st, path_obj, &bytes) < 0)
         return -1;
     rv_embedder *e = NULL;
@@ -123,7 +129,46 @@ static int rv_texts_get(rv_module_state *st, PyObject *arg, int single, PyObject
     return 0;
 }
 
-static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
+/* truncate=False: the first text longer than the model reads, as (index, tokens); index n when
+ * none is. Runs without the GIL. */
+static rv_status rv_first_too_long(const rv_embedder *e, const char *const *texts, const size_t *lens, size_t n,
+                                   size_t *bad, size_t *tokens)
+{
+    size_t cap = rv_embedder_max_seq_length(e);
+    *bad = n;
+    *tokens = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t count;
+        rv_status s = rv_embedder_token_count(e, texts[i], lens[i], &count);
+        if (s != RV_OK)
+            return s;
+        if (count > cap) {
+            *bad = i;
+            *tokens = count;
+            return RV_OK;
+        }
+    }
+    return RV_OK;
+}
+
+static void rv_too_long_error(rv_module_state *st, const rv_embedder *e, int single, size_t bad, size_t tokens)
+{
+    unsigned cap = rv_embedder_max_seq_length(e);
+    char where[48];
+    if (single)
+        snprintf(where, sizeof where, "text");
+    else
+        snprintf(where, sizeof where, "texts[%zu]", bad);
+    PyErr_Format(st->EmbedError,
+                 "%s has %zu tokens, more than the model reads (max_seq_length %u, [CLS] and [SEP] included); "
+                 "split it, or pass truncate=True to embed its first %u tokens",
+                 where, tokens, cap, cap);
+}
+
+/* A truthy/falsy keyword (absent: dflt); -1 with an exception for objects without a truth value. */
+static int rv_flag(PyObject *obj, int dflt) { return obj ? PyObject_IsTrue(obj) : dflt; }
+
+static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single, PyObject *progress, int truncate)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_embedder *self = (rv_py_embedder *)obj;
@@ -136,13 +181,25 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
     PyObject *holders = NULL;
     int r = rv_texts_get(st, arg, single, &seq, &holders, &ptrs, &lens, &n);
     PyObject *out = NULL;
+    rv_py_progress prog = {0};
+    if (r == 0 && !truncate) {
+        size_t bad = 0, tokens = 0;
+        rv_status s;
+        RV_NOGIL(s = rv_first_too_long(self->e, ptrs, lens, (size_t)n, &bad, &tokens););
+        if (s != RV_OK) {
+            PyErr_NoMemory();
+            r = -1;
+        } else if (bad < (size_t)n) {
+            rv_too_long_error(st, self->e, single, bad, tokens);
+            r = -1;
+        }
+    }
     if (r == 0) {
         npy_intp dims[2] = {n, (npy_intp)rv_embedder_dim(self->e)};
         out = single ? PyArray_SimpleNew(1, dims + 1, NPY_FLOAT32) : PyArray_SimpleNew(2, dims, NPY_FLOAT32);
         if (out && n > 0) {
-            rv_py_progress prog;
             rv_status s;
-            if (rv_py_progress_init(st, NULL, "embedding", &prog) < 0) {
+            if (rv_py_progress_init(st, progress, "embed", &prog) < 0) {
                 Py_CLEAR(out);
             } else {
                 float *dst = PyArray_DATA((PyArrayObject *)out);
@@ -163,8 +220,27 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single)
     return out;
 }
 
-static PyObject *rv_embed_one(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 1); }
-static PyObject *rv_embed_batch(PyObject *obj, PyObject *arg) { return rv_embed_common(obj, arg, 0); }
+static PyObject *rv_embed_one(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"text", "truncate", NULL};
+    PyObject *a[2];
+    int truncate;
+    if (rv_py_parse(rv_state_of(obj), "embed", args, nargs, kwnames, names, 1, 1, a) < 0 ||
+        (truncate = rv_flag(a[1], 1)) < 0)
+        return NULL;
+    return rv_embed_common(obj, a[0], 1, NULL, truncate);
+}
+
+static PyObject *rv_embed_batch(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    static const char *const names[] = {"texts", "progress", "truncate", NULL};
+    PyObject *a[3];
+    int truncate;
+    if (rv_py_parse(rv_state_of(obj), "embed_batch", args, nargs, kwnames, names, 1, 1, a) < 0 ||
+        (truncate = rv_flag(a[2], 1)) < 0)
+        return NULL;
+    return rv_embed_common(obj, a[0], 0, a[1], truncate);
+}
 
 typedef struct rv_embed_task {
     rv_py_async base;
@@ -173,6 +249,8 @@ typedef struct rv_embed_task {
     char **texts;
     size_t *lens;
     float *out;
+    int truncate;
+    size_t bad, bad_tokens; /* truncate=False: the first text too long (bad == n: none) */
     rv_status status;
     char msg[512];
 } rv_embed_task;
@@ -180,7 +258,11 @@ typedef struct rv_embed_task {
 static void rv_embed_task_run(rv_py_async *b)
 {
     rv_embed_task *t = (rv_embed_task *)b;
-    t->status = t->n ? rv_embedder_embed(t->e, (const char *const *)t->texts, t->lens, t->n, t->out, NULL) : RV_OK;
+    const char *const *texts = (const char *const *)t->texts;
+    t->bad = t->n;
+    t->status = t->truncate ? RV_OK : rv_first_too_long(t->e, texts, t->lens, t->n, &t->bad, &t->bad_tokens);
+    if (t->status == RV_OK && t->bad == t->n && t->n)
+        t->status = rv_embedder_embed(t->e, texts, t->lens, t->n, t->out, NULL);
     if (t->status != RV_OK)
         snprintf(t->msg, sizeof t->msg, "%s", rv_last_error());
 }
@@ -188,6 +270,10 @@ static void rv_embed_task_run(rv_py_async *b)
 static PyObject *rv_embed_task_result(rv_module_state *st, rv_py_async *b)
 {
     rv_embed_task *t = (rv_embed_task *)b;
+    if (t->status == RV_OK && t->bad < t->n) {
+        rv_too_long_error(st, t->e, 0, t->bad, t->bad_tokens);
+        return NULL;
+    }
     if (t->status != RV_OK) {
         PyErr_SetString(t->status == RV_ERR_NO_MEMORY ? PyExc_MemoryError : st->EmbedError, t->msg);
         return NULL;
@@ -210,10 +296,17 @@ static void rv_embed_task_free(rv_py_async *b)
     PyMem_RawFree(t);
 }
 
-static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
+static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_embedder *self = (rv_py_embedder *)obj;
+    static const char *const names[] = {"texts", "truncate", NULL};
+    PyObject *a[2];
+    int truncate;
+    if (rv_py_parse(st, "embed_batch_async", args, nargs, kwnames, names, 1, 1, a) < 0 ||
+        (truncate = rv_flag(a[1], 1)) < 0)
+        return NULL;
+    PyObject *arg = a[0];
     if (rv_ready(st, self) < 0)
         return NULL;
     if (PyUnicode_Check(arg) || PyBytes_Check(arg)) {
@@ -238,6 +331,7 @@ static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
     t->base.result = rv_embed_task_result;
     t->base.free = rv_embed_task_free;
     t->e = self->e;
+    t->truncate = truncate;
     t->texts = PyMem_RawCalloc((size_t)n + 1, sizeof(char *));
     t->lens = PyMem_RawCalloc((size_t)n + 1, sizeof(size_t));
     t->out = PyMem_RawMalloc(((size_t)n + 1) * rv_embedder_dim(self->e) * sizeof(float));
@@ -272,10 +366,14 @@ static PyObject *rv_embed_batch_async(PyObject *obj, PyObject *arg)
     return rv_py_async_submit(st, obj, &t->base);
 }
 
-static PyObject *rv_tokenize_m(PyObject *obj, PyObject *arg)
+static PyObject *rv_tokenize_m(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_embedder *self = (rv_py_embedder *)obj;
+    static const char *const names[] = {"text", NULL};
+    PyObject *arg;
+    if (rv_py_parse(st, "tokenize", args, nargs, kwnames, names, 1, 1, &arg) < 0)
+        return NULL;
     if (rv_ready(st, self) < 0)
         return NULL;
     if (!PyUnicode_Check(arg)) {
@@ -321,25 +419,44 @@ static PyObject *rv_maxlen_get(PyObject *obj, void *c)
     return self->e ? PyLong_FromUnsignedLong(rv_embedder_max_seq_length(self->e)) : PyLong_FromLong(0);
 }
 
+#define RV_EMETH (METH_FASTCALL | METH_KEYWORDS)
+
+/* Docstrings open with text signatures (help(), inspect.signature, Jupyter's `?`). */
 static PyMethodDef rv_embedder_methods[] = {
-    {"embed", rv_embed_one, METH_O, "embed(text: str) -> np.ndarray (dim,) float32, L2-normalised."},
-    {"embed_batch", rv_embed_batch, METH_O,
-     "embed_batch(texts: list[str]) -> np.ndarray (n, dim) float32; row i equals embed(texts[i])."},
-    {"embed_batch_async", rv_embed_batch_async, METH_O,
-     "embed_batch_async(texts: list[str]) -> asyncio.Future[np.ndarray]: embed_batch on the C pool."},
-    {"tokenize", rv_tokenize_m, METH_O, "tokenize(text: str) -> list[int]: the token ids the model sees."},
+    {"embed", (PyCFunction)(void (*)(void))rv_embed_one, RV_EMETH,
+     "embed($self, /, text, *, truncate=True)\n--\n\n"
+     "The embedding of one str: a (dim,) float32 array, L2-normalised.\n\n"
+     "The model reads at most max_seq_length tokens (256 for all-MiniLM-L6-v2, [CLS] and [SEP]\n"
+     "included): a longer text is truncated to its first max_seq_length tokens, silently by\n"
+     "default. truncate=False raises EmbedError naming the text's token count instead."},
+    {"embed_batch", (PyCFunction)(void (*)(void))rv_embed_batch, RV_EMETH,
+     "embed_batch($self, /, texts, *, progress=None, truncate=True)\n--\n\n"
+     "The embeddings of a list (or tuple) of str: an (n, dim) float32 array.\n\n"
+     "Row i is bit-identical to embed(texts[i]) (texts are packed without padding). Texts longer\n"
+     "than max_seq_length tokens are truncated; truncate=False raises EmbedError naming the first\n"
+     "such text's index and token count. progress: True for a bar on stderr (tqdm when\n"
+     "installed), or a callable(done, total) counting texts. Releases the GIL."},
+    {"embed_batch_async", (PyCFunction)(void (*)(void))rv_embed_batch_async, RV_EMETH,
+     "embed_batch_async($self, /, texts, *, truncate=True)\n--\n\n"
+     "embed_batch on the C worker pool: an asyncio future of the (n, dim) float32 array.\n\n"
+     "Needs a running event loop; truncate as for embed_batch."},
+    {"tokenize", (PyCFunction)(void (*)(void))rv_tokenize_m, RV_EMETH,
+     "tokenize($self, /, text)\n--\n\n"
+     "The token ids the model sees for text: [CLS] ... [SEP], at most max_seq_length of them."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef rv_embedder_getset[] = {
     {"dim", rv_dim_get, NULL, "Embedding dimension.", NULL},
-    {"max_seq_length", rv_maxlen_get, NULL, "Tokens per text, [CLS] and [SEP] included; longer texts are truncated.",
-     NULL},
+    {"max_seq_length", rv_maxlen_get, NULL,
+     "Tokens the model reads per text, [CLS] and [SEP] included; longer texts are truncated "
+     "(embed(..., truncate=False) raises instead).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot rv_embedder_slots[] = {
-    {Py_tp_doc, (void *)"The C text embedder (use ruvector.Embedder.from_pretrained)."},
+    {Py_tp_doc, (void *)"_Embedder(path)\n--\n\nThe C text embedder of a model directory (use "
+                        "ruvector.Embedder.from_pretrained)."},
     {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_embedder_init}, {Py_tp_dealloc, rv_embedder_dealloc},
     {Py_tp_methods, rv_embedder_methods}, {Py_tp_getset, rv_embedder_getset}, {0, NULL},
 };
@@ -355,7 +472,7 @@ static PyObject *rv_download_fn(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "ssO|O", &url, &sha, &path_obj, &progress) || rv_py_path_get(st, path_obj, &bytes) < 0)
         return NULL;
     rv_py_progress prog;
-    if (rv_py_progress_init(st, progress, "downloading", &prog) < 0) {
+    if (rv_py_progress_init(st, progress, "download", &prog) < 0) {
         Py_DECREF(bytes);
         return NULL;
     }
@@ -372,7 +489,9 @@ static PyObject *rv_download_fn(PyObject *module, PyObject *args)
 }
 
 static PyMethodDef rv_embed_module_methods[] = {
-    {"_download", rv_download_fn, METH_VARARGS, "_download(url, sha256, path, progress=None)"},
+    {"_download", rv_download_fn, METH_VARARGS,
+     "_download($module, url, sha256, path, progress=None, /)\n--\n\n"
+     "Downloads url to path atomically, verifying its SHA-256 (used by Embedder.from_pretrained)."},
     {NULL, NULL, 0, NULL},
 };
 
