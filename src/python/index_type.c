@@ -2,7 +2,8 @@
  * index_type.c — the Python index classes (FlatF32Index now; the RaBitQ family shares this file
  * and differs only in kind, docstrings and per-call search options).
  *
- * Every method converts its arguments (zero-copy for C-contiguous float32), releases the GIL
+ * Every method converts its arguments (C-contiguous float32 arrays are read in place; build and
+ * add copy the vectors once, into the index's own layout), releases the GIL
  * around the core call, and maps the status. The buffer protocol exports the stored (n, dim)
  * float32 matrix read-only without a copy; while any export lives the core refuses mutation
  * (IndexBusyError) instead of reallocating under the view.
@@ -677,70 +678,137 @@ static PyObject *rv_iter_next(PyObject *obj)
 
 /* ---- type objects ---------------------------------------------------------------------------- */
 
-#define RV_METH (METH_METHOD | METH_FASTCALL | METH_KEYWORDS)
+/* Bound METH_METHOD methods are `builtin_method` objects, whose __doc__ is None on CPython 3.11
+ * (that type's own __doc__ = None shadows the getter it inherits), so help(idx.search) and
+ * `idx.search?` showed nothing. The method tables therefore hold plain METH_FASTCALL wrappers,
+ * which find the defining class (for its module state) themselves. */
+static PyTypeObject *rv_defining_type(PyObject *obj)
+{
+    PyTypeObject *t = PyType_Check(obj) ? (PyTypeObject *)obj : Py_TYPE(obj); /* classmethods get the class */
+    PyObject *m = PyType_GetModuleByDef(t, &rv_module_def); /* borrowed */
+    if (!m)
+        return NULL;
+    rv_module_state *st = PyModule_GetState(m);
+    return st->IndexTypes[rv_kind_of_type(st, t)];
+}
+
+#define RV_PLAIN(fn)                                                                                          \
+    static PyObject *fn##_w(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)      \
+    {                                                                                                         \
+        PyTypeObject *def = rv_defining_type(obj);                                                            \
+        return def ? fn(obj, def, args, nargs, kwnames) : NULL;                                               \
+    }
+RV_PLAIN(rv_index_build_m)
+RV_PLAIN(rv_index_load_m)
+RV_PLAIN(rv_index_search_m)
+RV_PLAIN(rv_index_search_batch_m)
+RV_PLAIN(rv_index_add_m)
+RV_PLAIN(rv_index_add_batch_m)
+RV_PLAIN(rv_index_remove_m)
+RV_PLAIN(rv_index_save_m)
+
+/* Docstrings open with a text signature ("name($self, /, ...)\n--\n\n") so help(),
+ * inspect.signature and Jupyter's `?` show the parameters; the names are exactly the keywords
+ * rv_py_parse accepts and the defaults are the real ones (tests/test_glue_signatures.py). */
+#define RV_METH (METH_FASTCALL | METH_KEYWORDS)
 #define RV_COMMON_METHODS                                                                                     \
-    {"load", (PyCFunction)(void (*)(void))rv_index_load_m, RV_METH | METH_CLASS,                              \
-     "load(path) -> index\n\nLoads a file written by save(). Every length, offset and checksum is\n"           \
-     "verified; a truncated, corrupt or foreign file raises PersistError."},                                  \
-    {"add", (PyCFunction)(void (*)(void))rv_index_add_m, RV_METH,                                             \
-     "add(id, vector) -> None\n\nAppends one (dim,) vector under a new int64 id. Raises\n"                      \
-     "DuplicateIdError, DimensionMismatch, ArgumentError (NaN/inf), IndexBusyError while a view from\n"       \
-     "np.asarray(index) is alive."},                                                                          \
-    {"add_batch", (PyCFunction)(void (*)(void))rv_index_add_batch_m, RV_METH,                                 \
-     "add_batch(ids, vectors, *, progress=None) -> None\n\nAppends n vectors; all or nothing."},              \
-    {"remove", (PyCFunction)(void (*)(void))rv_index_remove_m, RV_METH,                                       \
-     "remove(id) -> None\n\nRemoves a vector in O(1) (the last row takes its slot). Raises\n"                  \
-     "UnknownIdError (a KeyError)."},                                                                         \
-    {"save", (PyCFunction)(void (*)(void))rv_index_save_m, RV_METH,                                           \
-     "save(path) -> None\n\nWrites the index atomically (temp file, fsync, rename): a crash leaves\n"           \
-     "the old file or the new one, never a torn one. Raises PersistError on I/O failure."},                   \
+    {"load", (PyCFunction)(void (*)(void))rv_index_load_m_w, RV_METH | METH_CLASS,                              \
+     "load($type, /, path)\n--\n\n"                                                                           \
+     "Loads an index written by save() (str, bytes or os.PathLike path).\n\n"                                 \
+     "Every length, offset and checksum is verified; a truncated, corrupt or foreign file raises\n"           \
+     "PersistError, a missing one PersistFileNotFoundError (also a FileNotFoundError), and a file\n"         \
+     "holding another index class says which class to load it with."},                                       \
+    {"add", (PyCFunction)(void (*)(void))rv_index_add_m_w, RV_METH,                                             \
+     "add($self, /, id, vector)\n--\n\n"                                                                      \
+     "Appends one (dim,) float32 vector under a new int64 id.\n\n"                                            \
+     "Raises DuplicateIdError (a ValueError), DimensionMismatch, ArgumentError (NaN/inf), and\n"             \
+     "IndexBusyError while a view from np.asarray(index) is alive."},                                        \
+    {"add_batch", (PyCFunction)(void (*)(void))rv_index_add_batch_m_w, RV_METH,                                 \
+     "add_batch($self, /, ids, vectors, *, progress=None)\n--\n\n"                                            \
+     "Appends n vectors under n new ids, all or nothing.\n\n"                                                 \
+     "ids: n int64 ids (a list, range or integer array); vectors: (n, dim) float32, copied once\n"           \
+     "into the index. progress: True for a bar on stderr (tqdm when installed), or a\n"                      \
+     "callable(done, total). Raises as add() does, naming the offending row or id."},                        \
+    {"remove", (PyCFunction)(void (*)(void))rv_index_remove_m_w, RV_METH,                                       \
+     "remove($self, /, id)\n--\n\n"                                                                           \
+     "Removes the vector stored under id in O(1) (the last row takes its slot).\n\n"                          \
+     "Raises UnknownIdError (a KeyError) when id is not in the index."},                                      \
+    {"save", (PyCFunction)(void (*)(void))rv_index_save_m_w, RV_METH,                                           \
+     "save($self, /, path)\n--\n\n"                                                                           \
+     "Writes the index to path atomically (temp file, fsync, rename).\n\n"                                    \
+     "A crash leaves the old file or the new one, never a torn one. Raises PersistError on I/O\n"           \
+     "failure."},                                                                                             \
     {"__array__", (PyCFunction)(void (*)(void))rv_index_array, METH_FASTCALL | METH_KEYWORDS,                  \
-     "The stored (n, dim) float32 vectors as a read-only view (indexes that keep originals)."}
+     "__array__($self, /, dtype=None, copy=None)\n--\n\n"                                                     \
+     "The stored (n, dim) float32 vectors as a read-only view, without a copy.\n\n"                          \
+     "Only on indexes that keep originals; others raise NotRetainedError (a LookupError)."}
+
+#define RV_SEARCH_DOC                                                                                         \
+    "search($self, /, query, k=10, *, rerank_factor=None, nprobe=None)\n--\n\n"                               \
+    "The k nearest neighbours of a (dim,) float32 query, as a list of Hit(id, score).\n\n"                   \
+    "Sorted by score (squared L2, ascending) then id; min(k, len) hits. The query is used in place\n"       \
+    "(no copy). Lists are visited nearest first until the RaBitQ error bound proves no unvisited\n"          \
+    "list can hold a top-k vector; nprobe caps the lists visited. rerank_factor overrides the\n"             \
+    "index's for this call (None: the index's). Raises EmptyIndex, DimensionMismatch,\n"                     \
+    "ArgumentError (k < 1, NaN)."
+#define RV_SEARCH_BATCH_DOC                                                                                   \
+    "search_batch($self, /, queries, k=10, *, rerank_factor=None, nprobe=None)\n--\n\n"                       \
+    "search() for each row of an (m, dim) float32 array, in parallel on the worker pool.\n\n"                \
+    "The queries are used in place and the GIL is released. Returns (ids, scores): int64 and float32\n"     \
+    "arrays of shape (m, min(k, len)); row i equals search(queries[i])."
+#define RV_RABITQ_METHODS(build_doc)                                                                          \
+    {"build", (PyCFunction)(void (*)(void))rv_index_build_m_w, RV_METH | METH_CLASS, build_doc},                \
+    {"search", (PyCFunction)(void (*)(void))rv_index_search_m_w, RV_METH, RV_SEARCH_DOC},                       \
+    {"search_batch", (PyCFunction)(void (*)(void))rv_index_search_batch_m_w, RV_METH, RV_SEARCH_BATCH_DOC},     \
+    RV_COMMON_METHODS,                                                                                        \
+    {NULL, NULL, 0, NULL}
 
 static PyMethodDef rv_flat_methods[] = {
-    {"build", (PyCFunction)(void (*)(void))rv_index_build_m, RV_METH | METH_CLASS,
-     "build(vectors, ids=None, *, progress=None) -> FlatF32Index\n\n"
-     "Builds an index from an (n, dim) C-contiguous float32 array (used in place, no copy; a list\n"
-     "of lists is accepted and copied). ids: n int64 ids (default 0..n-1), unique.\n"
-     "progress: True for a bar, or a callable(done, total). Releases the GIL.\n"
+    {"build", (PyCFunction)(void (*)(void))rv_index_build_m_w, RV_METH | METH_CLASS,
+     "build($type, /, vectors, ids=None, *, progress=None)\n--\n\n"
+     "Builds an exact index from an (n, dim) C-contiguous float32 array.\n\n"
+     "The vectors are copied once, into the index's own layout (nothing else is copied; a list of\n"
+     "lists is converted first). ids: n unique int64 ids (default 0..n-1). progress: True for a\n"
+     "bar on stderr (tqdm when installed), or a callable(done, total). Releases the GIL.\n"
      "Raises ArgumentTypeError (dtype), ArgumentError (shape, NaN/inf, naming the row),\n"
      "DuplicateIdError."},
-    {"search", (PyCFunction)(void (*)(void))rv_index_search_m, RV_METH,
-     "search(query, k=10) -> list[Hit]\n\n"
-     "The k nearest stored vectors to a (dim,) float32 query, as Hit(id, score) sorted by exact\n"
-     "squared L2 distance ascending, ties by id. Returns min(k, len) hits. Raises EmptyIndex,\n"
-     "DimensionMismatch, ArgumentError (k < 1, NaN)."},
-    {"search_batch", (PyCFunction)(void (*)(void))rv_index_search_batch_m, RV_METH,
-     "search_batch(queries, k=10) -> (ids, scores)\n\n"
-     "Searches an (m, dim) float32 array of queries in parallel on the worker pool (GIL released).\n"
-     "Returns ids int64 (m, min(k, len)) and scores float32 (m, min(k, len)), each row like search()."},
+    {"search", (PyCFunction)(void (*)(void))rv_index_search_m_w, RV_METH,
+     "search($self, /, query, k=10)\n--\n\n"
+     "The k nearest stored vectors to a (dim,) float32 query, as a list of Hit(id, score).\n\n"
+     "Sorted by exact squared L2 distance ascending, ties by id; min(k, len) hits. The query is\n"
+     "used in place (no copy). Raises EmptyIndex, DimensionMismatch, ArgumentError (k < 1, NaN)."},
+    {"search_batch", (PyCFunction)(void (*)(void))rv_index_search_batch_m_w, RV_METH,
+     "search_batch($self, /, queries, k=10)\n--\n\n"
+     "Searches an (m, dim) float32 array of queries in parallel on the worker pool.\n\n"
+     "The queries are used in place and the GIL is released. Returns (ids, scores): int64 and float32\n"
+     "arrays of shape (m, min(k, len)), each row as search() gives it."},
     RV_COMMON_METHODS,
     {NULL, NULL, 0, NULL},
 };
 
+#define RV_RABITQ_BUILD_DOC(defaults)                                                                        \
+    "build($type, /, vectors, ids=None, *, progress=None, seed=0, " defaults ")\n--\n\n"                      \
+    "Builds an index from an (n, dim) C-contiguous float32 array.\n\n"                                        \
+    "Trains about sqrt(n) k-means lists, rotates each residual by a seeded random rotation and\n"           \
+    "stores its RaBitQ code and correction factors (and, when the index keeps them, the vectors,\n"         \
+    "copied once into its layout; the input array is read in place). Parallel, GIL released; the\n"          \
+    "result depends only on the data and the parameters, never on the thread count (same data +\n"          \
+    "seed => == and identical saved bytes).\n"                                                               \
+    "ids: n unique int64 ids (default 0..n-1). seed: 0..2**64-1. rerank_factor: candidates\n"               \
+    "reranked per result (1..1024). query_bits: precision of the rotated query in the code scan\n"          \
+    "(1..8). nlist: lists (None or 0: about sqrt(n); at most 65536). bits: code bits per\n"                  \
+    "coordinate, 1 (RaBitQ) or 2..8 (Extended RaBitQ: sharper estimates for bits x dim/8 bytes).\n"          \
+    "progress: True for a bar on stderr naming the phase (k-means, encode), or a\n"                          \
+    "callable(done, total)."
+
 static PyMethodDef rv_rabitq_methods[] = {
-    {"build", (PyCFunction)(void (*)(void))rv_index_build_m, RV_METH | METH_CLASS,
-     "build(vectors, ids=None, *, seed=0, rerank_factor=None, query_bits=8, nlist=None, bits=None,\n"
-     "      progress=None)\n\n"
-     "Builds from an (n, dim) C-contiguous float32 array (no copy): trains about sqrt(n) k-means\n"
-     "lists, rotates each residual by a seeded random rotation and stores its 1-bit RaBitQ code and\n"
-     "correction factors. Parallel, GIL released; the result depends only on the data and the\n"
-     "parameters, never on the thread count (same data + seed => == and identical saved bytes).\n"
-     "rerank_factor: candidates reranked per result (default 20 for RabitqPlusIndex, 1 otherwise).\n"
-     "query_bits: precision of the rotated query in the code scan (1..8). nlist: lists (default\n"
-     "about sqrt(n)). bits: code bits per coordinate, 1 (RaBitQ) or 2..8 (Extended RaBitQ: sharper\n"
-     "estimates for bits x dim/8 bytes). progress: True for a bar, or a callable(done, total)."},
-    {"search", (PyCFunction)(void (*)(void))rv_index_search_m, RV_METH,
-     "search(query, k=10, *, rerank_factor=None, nprobe=None) -> list[Hit]\n\n"
-     "The k nearest neighbours of a (dim,) float32 query, sorted by score then id. Lists are visited\n"
-     "nearest first until the RaBitQ error bound proves no unvisited list can hold a top-k vector\n"
-     "(nprobe caps the lists visited). rerank_factor overrides the index's for this call."},
-    {"search_batch", (PyCFunction)(void (*)(void))rv_index_search_batch_m, RV_METH,
-     "search_batch(queries, k=10, *, rerank_factor=None, nprobe=None) -> (ids, scores)\n\n"
-     "search() for each row of an (m, dim) float32 array, in parallel on the worker pool (GIL\n"
-     "released). Returns ids int64 (m, min(k, len)) and scores float32; each row equals search()."},
-    RV_COMMON_METHODS,
-    {NULL, NULL, 0, NULL},
+    RV_RABITQ_METHODS(RV_RABITQ_BUILD_DOC("rerank_factor=1, query_bits=8, nlist=None, bits=1")),
+};
+static PyMethodDef rv_rabitq_plus_methods[] = {
+    RV_RABITQ_METHODS(RV_RABITQ_BUILD_DOC("rerank_factor=20, query_bits=8, nlist=None, bits=4")),
+};
+static PyMethodDef rv_rabitq_asym_methods[] = {
+    RV_RABITQ_METHODS(RV_RABITQ_BUILD_DOC("rerank_factor=1, query_bits=8, nlist=None, bits=4")),
 };
 
 #define RV_COMMON_GETSET                                                                                      \
@@ -769,30 +837,30 @@ static PyMemberDef rv_index_members[] = {
 };
 
 PyDoc_STRVAR(rv_flat_doc,
-"FlatF32Index(dim)\n\n"
+"FlatF32Index(dim)\n--\n\n"
 "Exact nearest-neighbour search by brute force over float32 vectors: the accuracy reference\n"
 "(recall 1.0) and the fastest choice for small collections or large query batches (which run\n"
 "as a blocked GEMM). Scores are squared L2 distances, ascending, ties by id.\n\n"
 "Build with FlatF32Index.build(vectors, ids=None); FlatF32Index(dim) makes an empty one.\n"
-"idx[id] returns a stored vector, `for id, vec in idx` iterates, np.asarray(idx) is a\n"
-"read-only zero-copy (n, dim) view.");
+"idx[id] returns a stored vector (a copy), `for id, vec in idx` iterates, np.asarray(idx) is\n"
+"a read-only (n, dim) view of the stored vectors, without a copy.");
 
 PyDoc_STRVAR(rv_rabitq_doc,
-"RabitqIndex(dim, *, seed=0, query_bits=8, nlist=None, bits=1)\n\n"
+"RabitqIndex(dim, *, seed=0, rerank_factor=1, query_bits=8, nlist=None, bits=1)\n--\n\n"
 "RaBitQ codes only (dim/8 bytes + 12 bytes of factors per vector, no originals): the smallest\n"
 "index, returning estimated squared L2 distances; trades recall for memory (recall@10 ~0.4 on\n"
 "clustered data with 1-bit codes, vs 0.08 for upstream's SimHash codes; bits=4 gives ~0.9).\n"
 "idx[id], iteration and np.asarray raise NotRetainedError (a LookupError).");
 
 PyDoc_STRVAR(rv_rabitq_plus_doc,
-"RabitqPlusIndex(dim, *, seed=0, rerank_factor=20, query_bits=8, nlist=None, bits=4)\n\n"
+"RabitqPlusIndex(dim, *, seed=0, rerank_factor=20, query_bits=8, nlist=None, bits=4)\n--\n\n"
 "RaBitQ codes (4-bit Extended RaBitQ by default) plus the original vectors: candidates come\n"
 "from the error-bounded code scan and are reranked exactly, so scores are exact squared L2 and\n"
 "recall@10 is ~1.0 at rerank_factor 5-20, at a fraction of a flat scan's cost. Keeps originals:\n"
 "idx[id], iteration and zero-copy np.asarray(idx) work.");
 
 PyDoc_STRVAR(rv_rabitq_asym_doc,
-"RabitqAsymIndex(dim, *, seed=0, rerank_factor=1, query_bits=8, nlist=None, bits=4)\n\n"
+"RabitqAsymIndex(dim, *, seed=0, rerank_factor=1, query_bits=8, nlist=None, bits=4)\n--\n\n"
 "Multi-bit RaBitQ codes (4 bits by default) scanned against a query kept at higher precision\n"
 "(query_bits 8): with rerank_factor 1 it keeps codes only and returns estimates (recall@10 ~0.9\n"
 "on clustered data, at bits x dim/8 bytes of code); with rerank_factor > 1 it also keeps the\n"
@@ -808,8 +876,10 @@ PyDoc_STRVAR(rv_rabitq_asym_doc,
 
 static PyType_Slot rv_flat_slots[] = {RV_INDEX_SLOTS(rv_flat_doc, rv_flat_methods, rv_flat_getset)};
 static PyType_Slot rv_rabitq_slots[] = {RV_INDEX_SLOTS(rv_rabitq_doc, rv_rabitq_methods, rv_rabitq_getset)};
-static PyType_Slot rv_rabitq_plus_slots[] = {RV_INDEX_SLOTS(rv_rabitq_plus_doc, rv_rabitq_methods, rv_rabitq_getset)};
-static PyType_Slot rv_rabitq_asym_slots[] = {RV_INDEX_SLOTS(rv_rabitq_asym_doc, rv_rabitq_methods, rv_rabitq_getset)};
+static PyType_Slot rv_rabitq_plus_slots[] = {
+    RV_INDEX_SLOTS(rv_rabitq_plus_doc, rv_rabitq_plus_methods, rv_rabitq_getset)};
+static PyType_Slot rv_rabitq_asym_slots[] = {
+    RV_INDEX_SLOTS(rv_rabitq_asym_doc, rv_rabitq_asym_methods, rv_rabitq_getset)};
 
 #define RV_INDEX_SPEC(pyname, table)                                                                         \
     {.name = "ruvector." pyname, .basicsize = sizeof(rv_py_index),                                          \

@@ -8,7 +8,8 @@
 #include "module.h"
 
 PyDoc_STRVAR(rv_cpu_features_doc,
-"cpu_features() -> dict\n\n"
+"cpu_features($module, /)\n--\n\n"
+"The CPU features ruvector detected and the kernel set and pool size it uses, as a dict.\n\n"
 "What this CPU offers and what ruvector uses: one bool per feature (avx2, fma, popcnt, bmi2,\n"
 "avx512f, ...), 'kernel' (the SIMD kernel set chosen at import: 'avx2' or 'scalar';\n"
 "RUVECTOR_SIMD=scalar|avx2 forces one), 'threads' (the worker pool size; RUVECTOR_NUM_THREADS\n"
