@@ -61,6 +61,8 @@ def test_contract_hierarchy_is_complete() -> None:
         ("NotRetainedError", LookupError),
         ("IndexBusyError", BufferError),
         ("ConcurrentModificationError", RuntimeError),
+        ("DimensionMismatch", ValueError),
+        ("PersistFileNotFoundError", FileNotFoundError),
     ],
 )
 def test_argument_errors_are_also_builtins(name: str, builtin: type) -> None:

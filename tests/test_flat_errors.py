@@ -20,8 +20,14 @@ def test_wrong_dtype_is_a_type_error_with_the_fix(idx: ruvector.FlatF32Index) ->
             idx.search(np.zeros(4, dtype=dtype))
         with pytest.raises(TypeError):
             ruvector.FlatF32Index.build(np.zeros((3, 4), dtype=dtype))
-    with pytest.raises(ruvector.ArgumentTypeError, match="float32"):
-        idx.search(np.zeros(4, dtype=">f4"))  # big-endian float32 is not our byte order
+    with pytest.raises(ruvector.ArgumentTypeError, match=r"query is big-endian float32 \(dtype '>f4'\); convert it to native"):
+        idx.search(np.zeros(4, dtype=">f4"))  # big-endian float32 is not our byte order, and says so
+    with pytest.raises(ruvector.ArgumentTypeError, match=r"vectors is big-endian float32.*np.ascontiguousarray"):
+        ruvector.FlatF32Index.build(np.zeros((2, 4), dtype=">f4"))
+    with pytest.raises(ruvector.ArgumentTypeError, match="ids is big-endian int64"):
+        ruvector.FlatF32Index.build(np.zeros((2, 4), dtype=np.float32), ids=np.arange(2, dtype=">i8"))
+    idx2 = ruvector.FlatF32Index.build(np.zeros((2, 4), dtype=">f4").astype(np.float32))  # the fix works
+    assert len(idx2) == 2
 
 
 def test_non_contiguous_input_is_refused_not_copied(idx: ruvector.FlatF32Index) -> None:
@@ -42,7 +48,7 @@ def test_wrong_rank(idx: ruvector.FlatF32Index) -> None:
     with pytest.raises(ruvector.ArgumentError, match="2-D"):
         ruvector.FlatF32Index.build(np.zeros((2, 2, 2), dtype=np.float32))
     with pytest.raises(ruvector.ArgumentError):
-        idx.search(np.float32(1.0))  # type: ignore[arg-type]
+        idx.search(np.float32(1.0))  # a 0-d buffer
 
 
 def test_unconvertible_objects(idx: ruvector.FlatF32Index) -> None:

@@ -13,11 +13,23 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from typing_extensions import Buffer  # collections.abc.Buffer from Python 3.12
+
     from ruvector import Hit
 
-VectorLike = Union[npt.NDArray[np.float32], Sequence[float]]
-MatrixLike = Union[npt.NDArray[np.float32], Sequence[Sequence[float]]]
-IdsLike = Union[npt.NDArray[np.integer[Any]], Sequence[SupportsIndex], range]
+
+class SupportsArray(Protocol):
+    """Objects NumPy can view through ``__array__`` (torch CPU tensors, pandas objects): accepted
+    where an array is, and used in place when the view is C-contiguous float32."""
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+# Arrays (and PEP 3118 buffers: memoryview, array.array) must already be C-contiguous float32;
+# lists and tuples are copied.
+VectorLike = Union[npt.NDArray[np.float32], Sequence[float], SupportsArray, "Buffer"]
+MatrixLike = Union[npt.NDArray[np.float32], Sequence[Sequence[float]], SupportsArray, "Buffer"]
+IdsLike = Union[npt.NDArray[np.integer[Any]], Sequence[SupportsIndex], range, SupportsArray, "Buffer"]
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 

@@ -120,6 +120,34 @@ static int rv_shape_error(rv_module_state *st, const char *what, int want, int n
     return -1;
 }
 
+/* Whether a buffer format asks for the non-native byte order ('>f' / '!f' on our little-endian
+ * targets): such data has the right width but would read as garbage. */
+static bool rv_format_swapped(const char *fmt) { return fmt && (*fmt == '>' || *fmt == '!'); }
+
+static int rv_dtype_error(rv_module_state *st, const char *what, const char *fmt, Py_ssize_t itemsize,
+                          const char *source)
+{
+    const char *name = rv_format_name(fmt, itemsize);
+    if (rv_format_swapped(fmt))
+        PyErr_Format(st->ArgumentTypeError,
+                     "%s is big-endian %s%s (dtype '>%c%zd'); convert it to native byte order with "
+                     "np.ascontiguousarray(x, dtype=np.float32)",
+                     what, name, source, name[0], itemsize);
+    else
+        PyErr_Format(st->ArgumentTypeError,
+                     "%s must be float32, got %s%s; convert with np.ascontiguousarray(x, dtype=np.float32)",
+                     what, name, source);
+    return -1;
+}
+
+/* Objects NumPy can view without our help: torch CPU tensors, pandas frames, anything with the
+ * array interface. Buffers are handled before this. */
+static bool rv_has_array_interface(PyObject *obj)
+{
+    return PyObject_HasAttrString(obj, "__array__") || PyObject_HasAttrString(obj, "__array_interface__") ||
+           PyObject_HasAttrString(obj, "__array_struct__");
+}
+
 int rv_py_matrix_get(rv_module_state *st, PyObject *obj, int ndim, const char *what, rv_py_matrix *m)
 {
     memset(m, 0, sizeof *m);
@@ -130,9 +158,7 @@ int rv_py_matrix_get(rv_module_state *st, PyObject *obj, int ndim, const char *w
             return -1;
         m->has_view = 1;
         if (rv_format_char(m->view.format) != 'f' || m->view.itemsize != 4) {
-            PyErr_Format(st->ArgumentTypeError,
-                         "%s must be float32, got %s; convert with np.ascontiguousarray(x, dtype=np.float32)",
-                         what, rv_format_name(m->view.format, m->view.itemsize));
+            rv_dtype_error(st, what, m->view.format, m->view.itemsize, "");
             goto fail;
         }
         got_ndim = m->view.ndim;
@@ -165,8 +191,49 @@ int rv_py_matrix_get(rv_module_state *st, PyObject *obj, int ndim, const char *w
             goto fail;
         }
         m->data = PyArray_DATA((PyArrayObject *)arr);
+    } else if (!PyUnicode_Check(obj) && !PyBytes_Check(obj) && rv_has_array_interface(obj)) {
+        /* No dtype and no flags requested, so NumPy makes no copy of its own: a float32
+         * C-contiguous source (a torch CPU tensor) is used in place, anything else is refused
+         * below with the conversion, as for a NumPy array. */
+        PyObject *arr = PyArray_FromAny(obj, NULL, 0, 0, 0, NULL);
+        if (!arr) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s (a %.100s) could not be read as an array (see the cause above); "
+                     "pass a float32 NumPy array, e.g. x.detach().cpu().numpy() for a torch tensor", what,
+                     Py_TYPE(obj)->tp_name);
+            rv_py_raise_from(st->ArgumentTypeError, msg);
+            return -1;
+        }
+        m->owned = arr;
+        PyArrayObject *a = (PyArrayObject *)arr;
+        char source[160];
+        snprintf(source, sizeof source, " (from a %.100s)", Py_TYPE(obj)->tp_name);
+        if (PyArray_TYPE(a) != NPY_FLOAT32 || !PyArray_ISNOTSWAPPED(a)) {
+            if (PyArray_TYPE(a) == NPY_FLOAT32)
+                rv_dtype_error(st, what, ">f", 4, source);
+            else
+                PyErr_Format(st->ArgumentTypeError,
+                             "%s must be float32, got %S%s; convert with np.ascontiguousarray(x, dtype=np.float32)"
+                             " (for a torch tensor: x.float().contiguous())",
+                             what, (PyObject *)PyArray_DESCR(a), source);
+            goto fail;
+        }
+        got_ndim = PyArray_NDIM(a);
+        shape = PyArray_SHAPE(a);
+        if (got_ndim != ndim) {
+            rv_shape_error(st, what, ndim, got_ndim, shape);
+            goto fail;
+        }
+        if (!PyArray_IS_C_CONTIGUOUS(a) || !PyArray_ISALIGNED(a)) {
+            PyErr_Format(st->ArgumentError,
+                         "%s%s is not C-contiguous; pass np.ascontiguousarray(x, dtype=np.float32)", what, source);
+            goto fail;
+        }
+        m->data = PyArray_DATA(a);
     } else {
-        PyErr_Format(st->ArgumentTypeError, "%s must be a float32 numpy array (or a list of floats), not %.100s",
+        PyErr_Format(st->ArgumentTypeError,
+                     "%s must be a float32 numpy array (or a list of floats, or an object with __array__ such as "
+                     "a torch CPU tensor), not %.100s",
                      what, Py_TYPE(obj)->tp_name);
         return -1;
     }
@@ -293,6 +360,24 @@ int rv_py_k_get(rv_module_state *st, PyObject *obj, size_t *out)
 int rv_py_ids_get(rv_module_state *st, PyObject *obj, const char *what, rv_py_ids *ids)
 {
     memset(ids, 0, sizeof *ids);
+    if (!PyObject_CheckBuffer(obj) && !PyList_Check(obj) && !PyTuple_Check(obj) && !PyRange_Check(obj) &&
+        !PyUnicode_Check(obj) && rv_has_array_interface(obj)) {
+        /* a torch tensor or another __array__ object: viewed through NumPy (no copy asked), then
+         * read like any array; the buffer view keeps the NumPy array alive */
+        PyObject *arr = PyArray_FromAny(obj, NULL, 0, 0, 0, NULL);
+        if (!arr) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "%s (a %.100s) could not be read as an array of integers", what,
+                     Py_TYPE(obj)->tp_name);
+            rv_py_raise_from(st->ArgumentTypeError, msg);
+            return -1;
+        }
+        int r = PyObject_CheckBuffer(arr) ? rv_py_ids_get(st, arr, what, ids) : -1;
+        if (r < 0 && !PyErr_Occurred())
+            PyErr_Format(st->ArgumentTypeError, "%s must be integers (int64)", what);
+        Py_DECREF(arr);
+        return r;
+    }
     if (PyObject_CheckBuffer(obj)) {
         if (PyObject_GetBuffer(obj, &ids->view, PyBUF_RECORDS_RO) < 0)
             return -1;
@@ -305,8 +390,12 @@ int rv_py_ids_get(rv_module_state *st, PyObject *obj, const char *what, rv_py_id
         char c = rv_format_char(v->format);
         bool is_int = c && strchr("bBhHiIlLqQ", c) != NULL;
         if (!is_int) {
-            PyErr_Format(st->ArgumentTypeError, "%s must be integers (int64), got %s", what,
-                         rv_format_name(v->format, v->itemsize));
+            if (rv_format_swapped(v->format))
+                PyErr_Format(st->ArgumentTypeError, "%s is big-endian %s; convert it to native byte order with "
+                             "np.ascontiguousarray(ids, dtype=np.int64)", what, rv_format_name(v->format, v->itemsize));
+            else
+                PyErr_Format(st->ArgumentTypeError, "%s must be integers (int64), got %s", what,
+                             rv_format_name(v->format, v->itemsize));
             goto fail;
         }
         ids->n = v->shape[0];

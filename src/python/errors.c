@@ -3,9 +3,14 @@
  *
  * The 15 classes of the contract, exactly nested as it shows, plus argument classes that are
  * also the matching builtin (ArgumentError is a ValueError, UnknownIdError a KeyError, ...), so
- * both `except ruvector.RuVectorError` and `except ValueError` styles work.
+ * both `except ruvector.RuVectorError` and `except ValueError` styles work. DimensionMismatch is
+ * a ValueError too, and a load() of a missing file raises PersistFileNotFoundError, which is a
+ * PersistError and a FileNotFoundError with errno and filename set.
  */
 #include "module.h"
+
+#include <errno.h>
+#include <sys/stat.h>
 
 typedef struct rv_exc_spec {
     const char *name;
@@ -22,7 +27,8 @@ int rv_py_errors_init(PyObject *module, rv_module_state *st)
     const rv_exc_spec specs[] = {
         {"RuVectorError", S(RuVectorError), -1, NULL, "Root of every ruvector error."},
         {"IndexError", S(IndexError), S(RuVectorError), NULL, "Vector index errors."},
-        {"DimensionMismatch", S(DimensionMismatch), S(IndexError), NULL, "A vector's dim differs from the index dim."},
+        {"DimensionMismatch", S(DimensionMismatch), S(IndexError), PyExc_ValueError,
+         "A vector's dim differs from the index dim. Also a ValueError."},
         {"EmptyIndex", S(EmptyIndex), S(IndexError), NULL, "Search on an index holding no vectors."},
         {"PersistError", S(PersistError), S(IndexError), NULL, "Save/load I/O failures and corrupt or foreign files."},
         {"LakeError", S(LakeError), S(RuVectorError), NULL, "RuLake errors."},
@@ -47,6 +53,8 @@ int rv_py_errors_init(PyObject *module, rv_module_state *st)
          "Original vectors asked of an index that keeps codes only. Also a LookupError."},
         {"IndexBusyError", S(IndexBusyError), S(IndexError), PyExc_BufferError,
          "The index cannot change while a view of its vectors (np.asarray) is alive. Also a BufferError."},
+        {"PersistFileNotFoundError", S(PersistFileNotFoundError), S(PersistError), PyExc_FileNotFoundError,
+         "load() of a path that does not exist. Also a FileNotFoundError (errno ENOENT, filename set)."},
         {"ConcurrentModificationError", S(ConcurrentModificationError), S(IndexError), PyExc_RuntimeError,
          "The index changed while it was being iterated. Also a RuntimeError."},
     };
@@ -73,7 +81,7 @@ int rv_py_errors_init(PyObject *module, rv_module_state *st)
     X(PersistError) X(LakeError) X(BackendError) X(CacheMissError) X(WitnessMismatch) X(A2aError) \
     X(CardSignatureInvalid) X(PolicyViolation) X(BudgetExceeded) X(TransportError) X(EmbedError) \
     X(ArgumentError) X(ArgumentTypeError) X(DuplicateIdError) X(UnknownIdError) X(NotRetainedError) \
-    X(IndexBusyError) X(ConcurrentModificationError)
+    X(IndexBusyError) X(ConcurrentModificationError) X(PersistFileNotFoundError)
 
 int rv_py_errors_traverse(rv_module_state *st, visitproc visit, void *arg)
 {
@@ -118,5 +126,23 @@ PyObject *rv_py_raise(rv_module_state *st, rv_status status)
         return NULL; /* e.g. KeyboardInterrupt raised inside a progress callback */
     const char *msg = rv_last_error();
     PyErr_Format(rv_py_exc_class(st, status), "%s", *msg ? msg : rv_status_name(status));
+    return NULL;
+}
+
+PyObject *rv_py_raise_load(rv_module_state *st, rv_status status, PyObject *path)
+{
+    struct stat sb;
+    const char *cpath = PyBytes_AS_STRING(path);
+    if (status != RV_ERR_IO || PyErr_Occurred() || stat(cpath, &sb) == 0 || errno != ENOENT)
+        return rv_py_raise(st, status);
+    /* OSError(errno, strerror, filename), strerror being the core's message: str() is
+     * "[Errno 2] cannot open 'x': No such file or directory: 'x'" */
+    const char *msg = rv_last_error();
+    PyObject *exc = PyObject_CallFunction(st->PersistFileNotFoundError, "isN", ENOENT, *msg ? msg : strerror(ENOENT),
+                                          PyUnicode_DecodeFSDefault(cpath));
+    if (exc) {
+        PyErr_SetObject(st->PersistFileNotFoundError, exc);
+        Py_DECREF(exc);
+    }
     return NULL;
 }

@@ -133,6 +133,12 @@ static PyObject *rv_index_tp_new(PyTypeObject *cls, PyObject *args, PyObject *kw
     static char *flat_kw[] = {"dim", NULL};
     static char *rq_kw[] = {"dim", "seed", "rerank_factor", "query_bits", "nlist", "bits", NULL};
     PyObject *dim_obj, *seed = NULL, *rf = NULL, *qb = NULL, *nl = NULL, *bits = NULL;
+    const char *name = rv_kind_name(kind);
+    if (PyTuple_GET_SIZE(args) == 0 && (!kwds || !PyDict_GetItemString(kwds, "dim")))
+        return PyErr_Format(st->ArgumentTypeError,
+                            "%s() needs a dim: %s.build(vectors) builds an index from an (n, dim) float32 array, "
+                            "%s(dim) makes an empty one, %s.load(path) reads a saved one",
+                            name, name, name, name);
     if (kind == RV_INDEX_FLAT_F32 ? !PyArg_ParseTupleAndKeywords(args, kwds, "O", flat_kw, &dim_obj)
                                   : !PyArg_ParseTupleAndKeywords(args, kwds, "O|$OOOOO", rq_kw, &dim_obj, &seed,
                                                                  &rf, &qb, &nl, &bits))
@@ -213,8 +219,9 @@ static PyObject *rv_index_load_m(PyObject *cls_obj, PyTypeObject *defcls, PyObje
     const char *cpath = PyBytes_AS_STRING(path);
     RV_NOGIL(s = rv_index_load(cpath, &idx));
     if (s != RV_OK) {
+        rv_py_raise_load(st, s, path);
         Py_DECREF(path);
-        return rv_py_raise(st, s);
+        return NULL;
     }
     rv_index_kind want = rv_kind_of_type(st, cls), got = rv_index_kind_of(idx);
     if (want != got) {

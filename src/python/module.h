@@ -36,6 +36,7 @@ typedef struct rv_module_state {
     PyObject *NotRetainedError;   /* (IndexError, LookupError) */
     PyObject *IndexBusyError;     /* (IndexError, BufferError) */
     PyObject *ConcurrentModificationError; /* (IndexError, RuntimeError) */
+    PyObject *PersistFileNotFoundError; /* (PersistError, FileNotFoundError) */
     PyTypeObject *HitType;
     PyTypeObject *IndexTypes[5]; /* by rv_index_kind; [0] unused */
     PyTypeObject *IndexIterType;
@@ -77,6 +78,9 @@ void rv_py_errors_clear(rv_module_state *st);
 /* Raises the exception for a failed core status with rv_last_error()'s message; returns NULL.
  * If a Python exception is already set (a progress callback raised), it is kept. */
 PyObject *rv_py_raise(rv_module_state *st, rv_status status);
+/* rv_py_raise for a failed load of path (bytes): a path that does not exist raises
+ * PersistFileNotFoundError (errno ENOENT, filename = the path), anything else as rv_py_raise. */
+PyObject *rv_py_raise_load(rv_module_state *st, rv_status status, PyObject *path);
 
 /* args.c — METH_FASTCALL argument matching. names: NULL-terminated; the first `npos` may be
  * positional, the first `required` must be given. out[i] receives a borrowed ref or NULL.
