@@ -1,6 +1,6 @@
 """Friction at the boundary: array-likes (torch CPU tensors, __array__ objects, memoryview and
 array.array buffers), byte order, missing files, constructor misuse, DimensionMismatch as a
-ValueError."""
+ValueError, invalid RUVECTOR_NUM_THREADS, and progress bars that name their phase."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pytest
 
 import ruvector
+from ruvector import _progress
 from conftest import assert_exact_knn
 
 DATA = np.random.default_rng(11).normal(size=(300, 16)).astype(np.float32)
@@ -168,3 +169,66 @@ def test_constructor_misuse_names_the_factories() -> None:
         ruvector.Embedder()  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="from_pretrained"):
         ruvector.Embedder()  # type: ignore[call-arg]
+
+
+THREADS = "import ruvector; print(ruvector.cpu_features()['threads'])"
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "257", "4x", " 4", "-18446744073709551615", "1.5"])
+def test_invalid_num_threads_warns_with_the_value_and_the_default(value: str) -> None:
+    env = clean_env()
+    env.pop("RUVECTOR_NUM_THREADS", None)
+    default = subprocess.run([sys.executable, "-c", THREADS], env=env, capture_output=True, text=True, check=True)
+    env["RUVECTOR_NUM_THREADS"] = value
+    r = subprocess.run([sys.executable, "-W", "always::RuntimeWarning", "-c", THREADS], env=env,
+                       capture_output=True, text=True, check=True)
+    n = default.stdout.strip()
+    assert r.stdout.strip() == n  # the default really is used
+    assert "RuntimeWarning" in r.stderr and f"RUVECTOR_NUM_THREADS={value!r}" in r.stderr, r.stderr
+    assert f"using the default, {n} threads" in r.stderr
+
+
+def test_valid_num_threads_is_silent() -> None:
+    env = clean_env()
+    env["RUVECTOR_NUM_THREADS"] = "3"
+    r = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", THREADS], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "3", r.stderr
+
+
+def test_progress_bars_name_their_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, int, int, str | None]] = []
+
+    class Recorder:
+        def __init__(self, desc: str) -> None:
+            self.desc = desc
+
+        def __call__(self, done: int, total: int, phase: str | None = None) -> None:
+            seen.append((self.desc, done, total, phase))
+
+    monkeypatch.setattr(_progress, "make_bar", Recorder)
+    data = np.random.default_rng(2).normal(size=(3000, 16)).astype(np.float32)
+    ruvector.RabitqPlusIndex.build(data, seed=1, progress=True)
+    phases = [p for _, _, _, p in seen]
+    assert phases[0] == "k-means" and phases[-1] == "encode"
+    first_encode = phases.index("encode")
+    assert set(phases[:first_encode]) == {"k-means"} and set(phases[first_encode:]) == {"encode"}
+    assert all(done == 0 for _, done, _, p in seen if p == "k-means") and seen[-1][1:3] == (3000, 3000)
+    seen.clear()
+    ruvector.FlatF32Index.build(data, progress=True)
+    assert {p for *_, p in seen} == {"build"} and seen[-1][1:3] == (3000, 3000)
+    # a user callable keeps the (done, total) form
+    calls: list[tuple[int, int]] = []
+    ruvector.RabitqIndex.build(data, seed=1, progress=lambda d, t: calls.append((d, t)))
+    assert calls[-1] == (3000, 3000) and calls[0] == (0, 3000)
+
+
+def test_plain_bar_prints_the_phase(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = _progress._PlainBar("encode")
+    bar(0, 10, "k-means")
+    bar(0, 10, "k-means")
+    bar(5, 10, "encode")
+    bar(10, 10, "encode")
+    err = capsys.readouterr().err
+    assert "k-means: iteration 2" in err and "encode: [" in err and "10/10" in err
+    assert err.index("k-means") < err.index("encode")

@@ -54,7 +54,7 @@ static _Thread_local int rv_in_task;
 static unsigned rv_pool_wanted_size(void)
 {
     const char *env = getenv("RUVECTOR_NUM_THREADS");
-    if (env && *env) {
+    if (env && *env >= '0' && *env <= '9') { /* digits only: strtoul would take " 4" or "-18446744073709551615" */
         char *end = NULL;
         unsigned long v = strtoul(env, &end, 10);
         if (end && *end == '\0' && v >= 1 && v <= RV_POOL_MAX_THREADS)

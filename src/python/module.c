@@ -39,6 +39,29 @@ static PyMethodDef rv_module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* An unusable RUVECTOR_NUM_THREADS is ignored by the pool (src/base/pool.c), which takes
+ * min(8, CPUs) instead; say so once, at import, as a RuntimeWarning naming the value and the
+ * size used. The accepted form is the pool's: a decimal integer in 1..256 and nothing else. */
+static int rv_warn_num_threads(void)
+{
+    const char *env = getenv("RUVECTOR_NUM_THREADS");
+    if (!env || !*env)
+        return 0;
+    char *end = NULL;
+    unsigned long v = strtoul(env, &end, 10);
+    if (env[0] >= '0' && env[0] <= '9' && end && *end == '\0' && v >= 1 && v <= 256)
+        return 0;
+    PyObject *repr = PyUnicode_DecodeFSDefault(env);
+    if (!repr)
+        return -1;
+    int r = PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                             "RUVECTOR_NUM_THREADS=%R is not a thread count in 1..256; using the default, "
+                             "%u threads (min(8, CPUs))",
+                             repr, rv_pool_size());
+    Py_DECREF(repr);
+    return r;
+}
+
 static int rv_module_exec(PyObject *m)
 {
     rv_module_state *st = PyModule_GetState(m);
@@ -62,7 +85,7 @@ static int rv_module_exec(PyObject *m)
     const char *note = rv_kernel_note();
     if (*note && PyErr_WarnEx(PyExc_RuntimeWarning, note, 1) < 0)
         return -1;
-    return 0;
+    return rv_warn_num_threads();
 }
 
 static int rv_module_traverse(PyObject *m, visitproc visit, void *arg)

@@ -5,7 +5,10 @@
  * GIL released. We take the GIL back just for the report: check signals (so Ctrl-C stops a
  * build cleanly — the core then unwinds and frees everything) and call the user's callable.
  * Any exception cancels the work and is re-raised when the call returns.
- * progress=True asks ruvector._progress for a bar (tqdm when installed, plain otherwise).
+ * progress=True asks ruvector._progress for a bar (tqdm when installed, plain otherwise), which
+ * is told the phase with every report: RaBitQ training reports (0, n) after each k-means
+ * iteration, then encoding reports (done, n), so a report with done == 0 belongs to
+ * p->first_phase when one is set. A user callable keeps the two-argument (done, total) form.
  */
 #include "module.h"
 
@@ -17,7 +20,11 @@ static int rv_py_progress_fn(void *ctx, uint64_t done, uint64_t total)
     if (PyErr_CheckSignals() < 0) {
         stop = 1;
     } else if (p->callable) {
-        PyObject *r = PyObject_CallFunction(p->callable, "KK", (unsigned long long)done, (unsigned long long)total);
+        const char *phase = done == 0 && p->first_phase ? p->first_phase : p->phase;
+        PyObject *r = p->is_bar ? PyObject_CallFunction(p->callable, "KKs", (unsigned long long)done,
+                                                        (unsigned long long)total, phase)
+                                : PyObject_CallFunction(p->callable, "KK", (unsigned long long)done,
+                                                        (unsigned long long)total);
         if (!r)
             stop = 1;
         Py_XDECREF(r);
@@ -29,6 +36,9 @@ static int rv_py_progress_fn(void *ctx, uint64_t done, uint64_t total)
 int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv_py_progress *p)
 {
     p->callable = NULL;
+    p->is_bar = 0;
+    p->phase = desc;
+    p->first_phase = NULL;
     p->c.fn = rv_py_progress_fn;
     p->c.ctx = p;
     if (!arg || arg == Py_None || arg == Py_False)
@@ -38,6 +48,7 @@ int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv
         if (!mod)
             return -1;
         p->callable = PyObject_CallMethod(mod, "make_bar", "s", desc);
+        p->is_bar = 1;
         Py_DECREF(mod);
         return p->callable ? 0 : -1;
     }
