@@ -253,7 +253,9 @@ typedef enum rv_refresh_result {
     RV_REFRESH_INVALIDATED = 1,
     RV_REFRESH_BUNDLE_MISSING = 2
 } rv_refresh_result;
-/* Upstream's order: no bundle file -> BUNDLE_MISSING; unreadable/invalid -> LAKE or WITNESS,
+/* First the key itself: an unregistered backend, or a collection the backend does not hold and
+ * the lake does not cache, is LAKE naming it (a typo must not read as UP_TO_DATE). Then
+ * upstream's order: no bundle file -> BUNDLE_MISSING; unreadable/invalid -> LAKE or WITNESS,
  * cache untouched; the key's witness equals the bundle's -> UP_TO_DATE; differs -> invalidate,
  * INVALIDATED; the key is not primed -> UP_TO_DATE. */
 rv_status rv_lake_refresh_from_bundle_dir(rv_lake *lake, const char *backend,

@@ -324,16 +324,34 @@ rv_key *rv_lake_key_locked(rv_lake *L, const char *backend, const char *collecti
     return key;
 }
 
+/* Under mu: the backend's stats row (created on first use; NULL on no memory). */
+static rv_lake_stats *rv_backend_stats_locked(rv_lake *L, const char *backend)
+{
+    rv_lake_stats *bs = rv_strmap_get(&L->backend_stats, backend, strlen(backend));
+    if (!bs && (bs = rv_calloc(1, sizeof *bs)) != NULL &&
+        rv_strmap_put(&L->backend_stats, backend, strlen(backend), bs) != RV_OK) {
+        rv_free(bs);
+        bs = NULL;
+    }
+    return bs;
+}
+
+/* Under mu: adds a prime's time to the global, backend and key rows. */
+static void rv_lake_prime_ms_locked(rv_lake *L, rv_key *key, double ms)
+{
+    rv_lake_stats *rows[3] = {&L->stats, &key->stats, rv_backend_stats_locked(L, key->backend)};
+    for (int i = 0; i < 3; i++)
+        if (rows[i]) {
+            rows[i]->total_prime_ms += ms;
+            rows[i]->last_prime_ms = ms;
+        }
+}
+
 void rv_lake_count_locked(rv_lake *L, rv_key *key, size_t off)
 {
     (*(uint64_t *)((char *)&L->stats + off))++;
     (*(uint64_t *)((char *)&key->stats + off))++;
-    rv_lake_stats *bs = rv_strmap_get(&L->backend_stats, key->backend, strlen(key->backend));
-    if (!bs && (bs = rv_calloc(1, sizeof *bs)) != NULL &&
-        rv_strmap_put(&L->backend_stats, key->backend, strlen(key->backend), bs) != RV_OK) {
-        rv_free(bs);
-        bs = NULL;
-    }
+    rv_lake_stats *bs = rv_backend_stats_locked(L, key->backend);
     if (bs)
         (*(uint64_t *)((char *)bs + off))++;
 }
@@ -703,10 +721,7 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
             RV_COUNT(L, key, warm_installs);
         } else {
             RV_COUNT(L, key, primes);
-            L->stats.total_prime_ms += ms;
-            L->stats.last_prime_ms = ms;
-            key->stats.total_prime_ms += ms;
-            key->stats.last_prime_ms = ms;
+            rv_lake_prime_ms_locked(L, key, ms);
         }
         st = rv_lake_install_locked(L, key, fresh);
         if (!existing)
