@@ -155,6 +155,19 @@ class RuLakeBuilder:
         self._options["pull_on_miss"] = value
         return self
 
+    def reprime_fraction(self, value: float) -> RuLakeBuilder:
+        """Incremental updates: a stale key whose backend can say what changed (LocalBackend,
+        FsBackend) has the changes applied to its cached index in place; once the rows changed
+        since the last full prime exceed ``value`` x its rows, the key is also re-primed in the
+        background while the updated entry serves. 0.0 turns incremental updates off (every
+        change re-primes, as a BackendAdapter always does). Default 0.1, range 0.0..1.0."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _ruvector.ArgumentTypeError(f"reprime_fraction must be a float, not {type(value).__name__}")
+        if not 0.0 <= value <= 1.0:
+            raise _ruvector.ArgumentError(f"reprime_fraction must be in 0.0..1.0, not {value}")
+        self._options["reprime_fraction"] = float(value)
+        return self
+
     def cache_dir(self, path: str | os.PathLike[str]) -> RuLakeBuilder:
         self._options["cache_dir"] = os.fspath(path)
         return self
@@ -169,7 +182,8 @@ class RuLake(_ruvector._RuLake):
     @staticmethod
     def builder() -> RuLakeBuilder:
         """A builder with the defaults: rerank_factor 20, rotation_seed 42, no cache caps,
-        Consistency.FRESH, eventual_ttl_ms 1000, pull_on_miss True, no cache_dir."""
+        Consistency.FRESH, eventual_ttl_ms 1000, pull_on_miss True, no cache_dir,
+        reprime_fraction 0.1."""
         return RuLakeBuilder()
 
 

@@ -116,8 +116,10 @@ static rv_entry *rv_lake_entry_of(rv_lake *L, const char *backend, const char *c
     pthread_mutex_lock(&L->mu);
     rv_key *key = rv_lake_find_key_locked(L, backend, collection);
     rv_entry *e = key ? key->entry : NULL;
-    if (e)
+    if (e) {
         rv_entry_retain(e);
+        rv_entry_pin_locked(L, e); /* no in-place update while its bundle and index are written */
+    }
     pthread_mutex_unlock(&L->mu);
     return e;
 }
@@ -129,6 +131,9 @@ rv_status rv_lake_save_entry(rv_lake *L, const char *backend, const char *collec
         return rv_fail(RV_ERR_LAKE, "('%s', '%s') is not in the cache; search it (or warm it) first", backend,
                        collection);
     rv_status st = rv_entry_save(e, dir);
+    pthread_mutex_lock(&L->mu);
+    rv_entry_unpin_locked(e);
+    pthread_mutex_unlock(&L->mu);
     rv_entry_release(e);
     return st;
 }
@@ -280,6 +285,9 @@ rv_status rv_lake_session_close(rv_lake_session *s)
                 snprintf(msg, sizeof msg, "%s", rv_last_error());
             }
         }
+        pthread_mutex_lock(&L->mu);
+        rv_entry_unpin_locked(s->entries[i]);
+        pthread_mutex_unlock(&L->mu);
         rv_entry_release(s->entries[i]);
     }
     rv_free(s->keys);

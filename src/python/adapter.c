@@ -267,7 +267,7 @@ static void rv_adapter_destroy(void *self)
 }
 
 static const rv_backend_ops rv_adapter_ops = {rv_adapter_ident, rv_adapter_pull, rv_adapter_holds, rv_adapter_list,
-                                              rv_adapter_destroy};
+                                              rv_adapter_destroy, NULL /* changes: cannot say */};
 
 rv_status rv_py_adapter_backend_new(PyObject *adapter, const char *name, rv_backend **out)
 {

@@ -682,9 +682,11 @@ static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
     static char *kw[] = {"rerank_factor", "rotation_seed", "max_cache_entries", "max_cache_bytes", "consistency",
-                         "eventual_ttl_ms", "pull_on_miss", "cache_dir", NULL};
-    PyObject *rf = NULL, *seed = NULL, *me = NULL, *mb = NULL, *cons = NULL, *ttl = NULL, *pom = NULL, *dir = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOO", kw, &rf, &seed, &me, &mb, &cons, &ttl, &pom, &dir))
+                         "eventual_ttl_ms", "pull_on_miss", "cache_dir", "reprime_fraction", NULL};
+    PyObject *rf = NULL, *seed = NULL, *me = NULL, *mb = NULL, *cons = NULL, *ttl = NULL, *pom = NULL, *dir = NULL,
+             *frac = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOO", kw, &rf, &seed, &me, &mb, &cons, &ttl, &pom, &dir,
+                                     &frac))
         return -1;
     rv_lake_params p = rv_lake_params_default();
     uint64_t v;
@@ -724,6 +726,20 @@ static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
             return -1;
         }
         p.pull_on_miss = pom == Py_True;
+    }
+    if (frac && frac != Py_None) {
+        if (!PyFloat_Check(frac) && !(PyLong_Check(frac) && !PyBool_Check(frac))) {
+            PyErr_Format(st->ArgumentTypeError, "reprime_fraction must be a float, not %.100s", Py_TYPE(frac)->tp_name);
+            return -1;
+        }
+        p.reprime_fraction = PyFloat_AsDouble(frac);
+        if (p.reprime_fraction == -1.0 && PyErr_Occurred())
+            return -1;
+        if (!(p.reprime_fraction >= RV_LAKE_REPRIME_FRACTION_MIN && p.reprime_fraction <= RV_LAKE_REPRIME_FRACTION_MAX)) {
+            PyErr_Format(st->ArgumentError, "reprime_fraction must be in %.1f..%.1f, not %R",
+                         RV_LAKE_REPRIME_FRACTION_MIN, RV_LAKE_REPRIME_FRACTION_MAX, frac);
+            return -1;
+        }
     }
     PyObject *dir_bytes = NULL;
     if (dir && dir != Py_None) {

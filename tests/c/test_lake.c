@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include "check.h"
+
+#define RV_CHANGELOG_TEST_IDS 65537 /* RV_CHANGELOG_MAX_IDS (src/lake/table.h) + 1 */
 #include "ruvector/ruvector.h"
 
 static void test_witness_vectors(void)
@@ -86,7 +88,7 @@ static void test_local_lake(void)
           RV_ERR_DIMENSION_MISMATCH);
     CHECK(rv_lake_search(L, NULL, "cold", "docs", v, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_ERR_LAKE);
     CHECK(rv_lake_search(L, NULL, "hot", "nope", v, 1, D, 10, 10, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_ERR_LAKE);
-    /* a write changes the witness: the next FRESH search re-primes and sees the new row */
+    /* a write changes the witness: the next FRESH search applies it in place and sees the row */
     char w1[RV_WITNESS_HEX + 1], w2[RV_WITNESS_HEX + 1];
     CHECK(rv_lake_witness_of(L, "hot", "docs", w1));
     float extra[D];
@@ -98,7 +100,44 @@ static void test_local_lake(void)
     CHECK(kk == 1 && out_ids[0] == extra_id);
     CHECK(rv_lake_witness_of(L, "hot", "docs", w2) && strcmp(w1, w2) != 0);
     s = rv_lake_stats_get(L);
-    CHECK(s.primes == 2 && rv_lake_entry_count(L) == 1);
+    CHECK(s.primes == 1 && s.pulls == 1 && rv_lake_entry_count(L) == 1);
+    /* overwrite the row far away, then delete it: both applied in place, both seen */
+    for (int d = 0; d < D; d++)
+        extra[d] = -100.0f;
+    CHECK(rv_local_upsert(b, "docs", &extra_id, extra, 1, D) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(kk == 1 && out_ids[0] == extra_id && out_scores[0] == 0.0f);
+    size_t removed = 0;
+    CHECK(rv_local_delete(b, "docs", &extra_id, 1, &removed) == RV_OK && removed == 1);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(kk == 1 && out_ids[0] != extra_id);
+    s = rv_lake_stats_get(L);
+    CHECK(s.primes == 1 && s.pulls == 1);
+    /* a session pins its entry: a write then re-primes instead of changing the snapshot */
+    rv_lake_session *sess = NULL;
+    CHECK(rv_lake_session_open(L, &sess) == RV_OK);
+    CHECK(rv_lake_search(L, sess, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(rv_local_upsert(b, "docs", &extra_id, extra, 1, D) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(kk == 1 && out_ids[0] == extra_id);
+    CHECK(rv_lake_search(L, sess, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(kk == 1 && out_ids[0] != extra_id);
+    CHECK(rv_lake_session_close(sess) == RV_OK);
+    s = rv_lake_stats_get(L);
+    CHECK(s.pulls == 2);
+    /* a write too large for the change log: history is forgotten, the next search pulls */
+    enum { BIG = RV_CHANGELOG_TEST_IDS };
+    int64_t *big = malloc(sizeof(int64_t) * BIG);
+    float *bigv = calloc((size_t)BIG * D, sizeof(float));
+    for (int i = 0; i < BIG; i++)
+        big[i] = 5000000000000 + i;
+    CHECK(rv_local_upsert(b, "docs", big, bigv, BIG, D) == RV_OK);
+    CHECK(rv_lake_search(L, NULL, "hot", "docs", extra, 1, D, 1, 1, out_ids, out_scores, NULL, &kk, &bn, NULL) == RV_OK);
+    CHECK(kk == 1 && out_ids[0] == extra_id);
+    s = rv_lake_stats_get(L);
+    CHECK(s.pulls == 3);
+    free(big);
+    free(bigv);
     CHECK(rv_lake_invalidate(L, "hot", "docs") == RV_OK);
     CHECK(rv_lake_entry_count(L) == 0 && !rv_lake_witness_of(L, "hot", "docs", w2));
     rv_lake_destroy(L);
@@ -123,6 +162,26 @@ static void test_fs_names(const char *dir)
     size_t n;
     CHECK(rv_backend_list(b, &names, &n) == RV_OK && n == 1 && strcmp(names[0], "docs") == 0);
     rv_lake_free_names(names, n);
+    /* incremental updates from the file backend's log, and a background re-prime past the
+     * fraction that the lake's destroy waits for */
+    rv_lake_params p = rv_lake_params_default();
+    p.reprime_fraction = 0.2;
+    rv_lake *L = NULL;
+    CHECK(rv_lake_create(&p, &L) == RV_OK && rv_lake_register(L, b) == RV_OK);
+    int64_t hit[4];
+    float sc[4];
+    size_t kk = 0;
+    const char *bn;
+    CHECK(rv_lake_search(L, NULL, NULL, "docs", v, 1, 4, 2, 4, hit, sc, NULL, &kk, &bn, NULL) == RV_OK && kk == 2);
+    for (int64_t id = 100; id < 103; id++) {
+        float far[4] = {(float)id, 0, 0, 0};
+        CHECK(rv_fs_upsert(b, "docs", &id, far, 1, 4) == RV_OK);
+        CHECK(rv_lake_search(L, NULL, NULL, "docs", far, 1, 4, 1, 4, hit, sc, NULL, &kk, &bn, NULL) == RV_OK);
+        CHECK(kk == 1 && hit[0] == id && sc[0] == 0.0f);
+    }
+    rv_lake_stats st = rv_lake_stats_get(L);
+    CHECK(st.pulls >= 1 && st.primes >= 1 && st.misses == 4);
+    rv_lake_destroy(L);
     size_t removed = 0;
     CHECK(rv_fs_delete(b, "docs", ids, 1, &removed) == RV_OK && removed == 1);
     CHECK(rv_fs_drop(b, "docs") == RV_OK && rv_fs_drop(b, "docs") == RV_ERR_LAKE);
