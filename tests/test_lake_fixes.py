@@ -4,6 +4,7 @@ RefreshResult's name, duplicate ids, BackendError's cause)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,128 @@ def test_eviction_is_least_recently_used_not_first_in(rng: np.random.Generator) 
     assert ("b", "c0") in lake and ("b", "c2") in lake
     assert ("b", "c1") not in lake
     assert lake.cache_stats().evictions == 1 and lake.cache_stats_by_collection()[("b", "c1")].evictions == 1
+
+
+def test_async_methods_return_coroutines_that_create_task_takes(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((50, 8)).astype(np.float32)
+    backend = ruvector.LocalBackend(name="b")
+    backend.upsert("c", ids=np.arange(50), vectors=x)
+    lake = make_lake()
+    lake.register_backend(backend)
+    want = lake.search_one("c", x[4], 3)
+
+    async def main() -> None:
+        call = lake.search_one_async("c", x[4], 3)
+        assert asyncio.iscoroutine(call)
+        assert await asyncio.create_task(call) == want
+        batch = await asyncio.create_task(lake.search_batch_async("c", x[:2], 3))
+        assert batch[0][0].id == 0 and batch[1][0].id == 1
+        fed = await asyncio.ensure_future(lake.search_federated_async("c", x[4], 3))
+        assert [h.id for h in fed] == [h.id for h in want]
+        # cancelling the task before it ever ran cancels the search's future too
+        pending = lake.search_one_async("c", x[4], 3)
+        task = asyncio.create_task(pending)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pending.cancelled()
+        # and while it waits
+        task = asyncio.create_task(lake.search_one_async("c", x[4], 3))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await lake.search_one_async("c", x[4], 3) == want  # the lake is fine afterwards
+
+    asyncio.run(main())
+
+
+def test_backend_constructors_name_their_keywords(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"LocalBackend\(\) takes its name as a keyword: write LocalBackend\(name='hot'\)"):
+        ruvector.LocalBackend("hot")  # type: ignore[call-arg]
+    with pytest.raises(ruvector.ArgumentTypeError, match=r"FsBackend\(name='d', root=\.\.\.\)"):
+        ruvector.FsBackend("d")  # type: ignore[call-arg]
+    with pytest.raises(ruvector.ArgumentTypeError, match=r"write FsBackend\(name=\.\.\., root=\.\.\.\)"):
+        ruvector.FsBackend(name="d")  # type: ignore[call-arg]
+    assert ruvector.LocalBackend(name="hot").name == "hot"
+
+
+def test_refresh_result_and_consistency_print_their_names() -> None:
+    r = ruvector.RefreshResult.UP_TO_DATE
+    assert repr(r) == "RefreshResult.UP_TO_DATE" and str(r) == "RefreshResult.UP_TO_DATE"
+    assert f"{ruvector.RefreshResult.INVALIDATED}" == "RefreshResult.INVALIDATED"
+    assert str(ruvector.Consistency.STALE) == "Consistency.STALE"
+    assert r == 0 and ruvector.RefreshResult(2) is ruvector.RefreshResult.BUNDLE_MISSING  # still int enums
+
+
+@pytest.mark.parametrize("kind", ["local", "fs"])
+def test_duplicate_ids_in_one_upsert_raise_and_write_nothing(kind: str, tmp_path: Path,
+                                                            rng: np.random.Generator) -> None:
+    backend: ruvector.LocalBackend = (ruvector.LocalBackend(name="b") if kind == "local"
+                                      else ruvector.FsBackend(name="b", root=tmp_path))
+    x = rng.standard_normal((4, 8)).astype(np.float32)
+    backend.upsert("c", ids=[1, 2], vectors=x[:2])
+    # as RabitqPlusIndex.build refuses duplicate ids, so does one upsert: all or nothing
+    with pytest.raises(ruvector.DuplicateIdError, match="id 7 is twice in one upsert"):
+        backend.upsert("c", ids=[7, 8, 7], vectors=x[:3])
+    with pytest.raises(ruvector.DuplicateIdError):
+        ruvector.RabitqPlusIndex.build(x[:3], np.array([7, 8, 7]))
+    with pytest.raises(ruvector.DuplicateIdError):
+        backend.upsert("new", ids=[3, 3], vectors=x[:2])
+    assert backend.list_collections() == ["c"]  # not even created
+    lake = make_lake()
+    lake.register_backend(backend)
+    got = lake.search_one("c", x[0], 10)
+    assert sorted(h.id for h in got) == [1, 2]  # 7 and 8 were not written
+
+
+class FailingAdapter(ruvector.BackendAdapter):
+    def __init__(self, fail_in: str) -> None:
+        self.fail_in = fail_in
+
+    @property
+    def name(self) -> str:
+        return "ad"
+
+    def list_collections(self) -> list[str]:
+        return ["c"]
+
+    def pull(self, collection: str) -> tuple[Any, Any]:
+        if self.fail_in == "pull":
+            raise KeyError(f"no such shard for {collection} " + "x" * 2000)  # longer than any buffer
+        return np.arange(3), np.eye(3, dtype=np.float32)
+
+    def generation(self, collection: str) -> int | str:
+        if self.fail_in == "generation":
+            raise ConnectionError("store unreachable")
+        return 1
+
+
+@pytest.mark.parametrize("fail_in", ["pull", "generation"])
+def test_backend_error_chains_the_adapters_exception(fail_in: str, tmp_path: Path) -> None:
+    adapter = FailingAdapter(fail_in)
+    lake = make_lake()
+    lake.register_backend(adapter)
+    want = KeyError if fail_in == "pull" else ConnectionError
+    q = np.ones(3, np.float32)
+    with pytest.raises(ruvector.BackendError) as sync:
+        lake.search_one("c", q, 1)
+    with pytest.raises(ruvector.BackendError) as fed:
+        lake.search_federated("c", q, 1)  # the adapter ran on a pool worker
+
+    async def main() -> ruvector.BackendError:
+        try:
+            await lake.search_one_async("c", q, 1)
+        except ruvector.BackendError as e:
+            return e
+        raise AssertionError("no BackendError")
+
+    errors = [sync.value, fed.value, asyncio.run(main())]
+    if fail_in == "generation":
+        with pytest.raises(ruvector.BackendError) as pub:
+            lake.publish_bundle("c", out_dir=tmp_path)
+        errors.append(pub.value)
+    for e in errors:
+        assert isinstance(e.__cause__, want), e
+        assert e.__cause__.__traceback__ is not None  # with the adapter's own frames
+        assert f"{fail_in}('c') raised {want.__name__}" in str(e)

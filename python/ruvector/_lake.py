@@ -5,10 +5,12 @@ RuLakeBundle. The cache, the backends' storage and every search live in the C co
 from __future__ import annotations
 
 import abc
+import asyncio
+import collections.abc
 import enum
 import os
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Generator, Generic, NamedTuple, Sequence, TypeVar
 
 from ruvector import _ruvector
 
@@ -32,6 +34,18 @@ class RefreshResult(enum.IntEnum):
     UP_TO_DATE = 0
     INVALIDATED = 1
     BUNDLE_MISSING = 2
+
+
+def _enum_name(self: enum.IntEnum) -> str:
+    return f"{type(self).__name__}.{self.name}"
+
+
+# repr and str show the member's name (RefreshResult.UP_TO_DATE), not "<...: 0>" or "0"; they
+# still compare and hash as their ints
+for _enum in (Consistency, RefreshResult):
+    _enum.__repr__ = _enum_name  # type: ignore[method-assign,assignment]
+    _enum.__str__ = _enum_name  # type: ignore[method-assign,assignment]
+    _enum.__format__ = lambda self, spec: format(_enum_name(self), spec)  # type: ignore[method-assign,misc]
 
 
 class LakeHit(NamedTuple):
@@ -176,8 +190,100 @@ class RuLakeBuilder:
         return RuLake(**self._options)
 
 
+_T = TypeVar("_T")
+
+
+class _LakeCall(collections.abc.Coroutine, Generic[_T]):  # type: ignore[type-arg]
+    """What the *_async methods return: a coroutine around the asyncio future the C core
+    resolves from its worker pool, so ``await``, ``asyncio.create_task`` and ``gather`` all take
+    it (a bare Future is not a coroutine, and create_task refuses one). The search is already
+    queued when the method returns. Cancelling the task (or closing the coroutine) cancels the
+    future, and the core drops the result; no thread is started per call."""
+
+    __slots__ = ("_fut", "_it")
+
+    def __init__(self, fut: asyncio.Future[_T]) -> None:
+        self._fut = fut
+        self._it: Generator[Any, None, _T] | None = None
+
+    def _iter(self) -> Generator[Any, None, _T]:
+        if self._it is None:
+            self._it = self._fut.__await__()
+        return self._it
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        return self._iter()
+
+    def send(self, value: Any) -> Any:
+        return self._iter().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if isinstance(val if val is not None else typ, asyncio.CancelledError) or typ is asyncio.CancelledError:
+            self._fut.cancel()  # cancelled before or while waiting: the core drops the result
+        if val is None and tb is None:
+            return self._iter().throw(typ)
+        return self._iter().throw(typ, val, tb)
+
+    def close(self) -> None:
+        self._fut.cancel()
+        if self._it is not None:
+            self._it.close()
+
+    def cancel(self) -> bool:
+        """Cancels the search's future (as Future.cancel); awaiting then raises CancelledError."""
+        return self._fut.cancel()
+
+    def cancelled(self) -> bool:
+        return self._fut.cancelled()
+
+    def done(self) -> bool:
+        return self._fut.done()
+
+    def __repr__(self) -> str:
+        return f"<ruvector lake call {self._fut!r}>"
+
+
 class RuLake(_ruvector._RuLake):
     __doc__ = _ruvector._RuLake.__doc__
+
+    def __init__(
+        self,
+        *,
+        rerank_factor: int = 20,
+        rotation_seed: int = 42,
+        max_cache_entries: int | None = None,
+        max_cache_bytes: int | None = None,
+        consistency: Consistency = Consistency.FRESH,
+        eventual_ttl_ms: int = 1000,
+        pull_on_miss: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        reprime_fraction: float = 0.1,
+    ) -> None:
+        """The lake with these options (RuLake.builder() sets the same ones by name)."""
+        super().__init__(
+            rerank_factor=rerank_factor, rotation_seed=rotation_seed, max_cache_entries=max_cache_entries,
+            max_cache_bytes=max_cache_bytes, consistency=consistency, eventual_ttl_ms=eventual_ttl_ms,
+            pull_on_miss=pull_on_miss, cache_dir=cache_dir, reprime_fraction=reprime_fraction,
+        )
+
+    def search_one_async(
+        self, collection: str, query: Any, k: int = 10, *, backend: str | None = None
+    ) -> _LakeCall[list[LakeHit]]:
+        """search_one on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
+        return _LakeCall(super().search_one_async(collection, query, k, backend=backend))
+
+    def search_batch_async(
+        self, collection: str, queries: Any, k: int = 10, *, backend: str | None = None
+    ) -> _LakeCall[list[list[LakeHit]]]:
+        """search_batch on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
+        return _LakeCall(super().search_batch_async(collection, queries, k, backend=backend))
+
+    def search_federated_async(
+        self, collection: str, query: Any, k: int = 10, *, backends: Sequence[str] | None = None
+    ) -> _LakeCall[list[LakeHit]]:
+        """search_federated on the worker pool: a coroutine for ``await`` or
+        ``asyncio.create_task``."""
+        return _LakeCall(super().search_federated_async(collection, query, k, backends=backends))
 
     @staticmethod
     def builder() -> RuLakeBuilder:

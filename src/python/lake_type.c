@@ -93,6 +93,44 @@ static PyObject *rv_py_dir_arg(rv_module_state *st, PyObject *obj)
     return rv_py_path_get(st, obj, &bytes) < 0 ? NULL : bytes;
 }
 
+/* Sets the exception for a failed lake call with message msg. A BackendError from a
+ * BackendAdapter chains the exception the adapter raised (__cause__), looked up by the backend
+ * named in the message ("backend 'NAME': ..."). Returns NULL. GIL held. */
+static PyObject *rv_lake_set_error(rv_module_state *st, rv_lake *lake, rv_status status, const char *msg)
+{
+    PyErr_SetString(rv_py_exc_class(st, status), msg);
+    const char *at = status == RV_ERR_BACKEND && lake ? strstr(msg, "backend '") : NULL;
+    const char *end = at ? strchr(at + 9, '\'') : NULL;
+    char name[256];
+    if (!end || (size_t)(end - at - 9) >= sizeof name)
+        return NULL;
+    memcpy(name, at + 9, (size_t)(end - at - 9));
+    name[end - at - 9] = '\0';
+    rv_backend *b = rv_lake_backend(lake, name);
+    PyObject *cause = b ? rv_py_adapter_take_cause(b, msg) : NULL;
+    if (b)
+        rv_backend_release(b); /* the lake still holds it: no adapter teardown under the GIL here */
+    if (cause) {
+        PyObject *type, *exc, *tb;
+        PyErr_Fetch(&type, &exc, &tb);
+        PyErr_NormalizeException(&type, &exc, &tb);
+        if (exc)
+            PyException_SetCause(exc, cause); /* steals cause */
+        else
+            Py_DECREF(cause);
+        PyErr_Restore(type, exc, tb);
+    }
+    return NULL;
+}
+
+/* rv_lake_set_error with the thread's last message. */
+static PyObject *rv_lake_raise(rv_module_state *st, rv_lake *lake, rv_status status)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rv_last_error());
+    return rv_lake_set_error(st, lake, status, msg);
+}
+
 /* ---- backends --------------------------------------------------------------------------- */
 
 static int rv_backend_init_common(rv_py_backend *self, rv_status st, rv_backend *b)
@@ -107,11 +145,32 @@ static int rv_backend_init_common(rv_py_backend *self, rv_status st, rv_backend 
     return 0;
 }
 
+/* The backends take keywords only; a positional argument gets a message showing the call. */
+static int rv_backend_positional(rv_module_state *st, PyObject *args, const char *type, int is_fs)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n == 0)
+        return 0;
+    PyObject *first = PyTuple_GET_ITEM(args, 0);
+    if (!is_fs)
+        PyErr_Format(st->ArgumentTypeError, "%s() takes its name as a keyword: write %s(name=%.100R)", type, type,
+                     first);
+    else if (n == 1)
+        PyErr_Format(st->ArgumentTypeError, "%s() takes keywords only: write %s(name=%.100R, root=...)", type, type,
+                     first);
+    else
+        PyErr_Format(st->ArgumentTypeError, "%s() takes keywords only: write %s(name=%.100R, root=%.100R)", type,
+                     type, first, PyTuple_GET_ITEM(args, 1));
+    return -1;
+}
+
 static int rv_local_init(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"name", NULL};
     PyObject *name_obj = NULL;
+    if (rv_backend_positional(st, args, "LocalBackend", 0) < 0)
+        return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$O", kw, &name_obj))
         return -1;
     const char *name = "local";
@@ -127,11 +186,17 @@ static int rv_fs_init(PyObject *obj, PyObject *args, PyObject *kwds)
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"name", "root", NULL};
     PyObject *name_obj = NULL, *root_obj = NULL;
+    if (rv_backend_positional(st, args, "FsBackend", 1) < 0)
+        return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OO", kw, &name_obj, &root_obj))
         return -1;
     const char *name = "fs";
     if (name_obj && rv_py_str_get(st, name_obj, "name", &name) < 0)
         return -1;
+    if (!root_obj) {
+        PyErr_SetString(st->ArgumentTypeError, "FsBackend() needs its directory: write FsBackend(name=..., root=...)");
+        return -1;
+    }
     PyObject *root = rv_py_dir_arg(st, root_obj);
     if (!root)
         return -1;
@@ -393,7 +458,7 @@ static PyObject *rv_lake_call_result(rv_module_state *st, rv_lake_call *c)
 {
     if (c->status != RV_OK) {
         if (!PyErr_Occurred())
-            PyErr_SetString(rv_py_exc_class(st, c->status), c->msg);
+            rv_lake_set_error(st, c->lake, c->status, c->msg);
         return NULL;
     }
     PyObject *hit_type = rv_py_lake_attr(st, "LakeHit");
@@ -863,7 +928,7 @@ static PyObject *rv_lake_publish(PyObject *obj, PyObject *const *args, Py_ssize_
     rv_status s;
     RV_NOGIL(s = rv_lake_publish_bundle(self->lake, backend, coll, PyBytes_AS_STRING(dir), w););
     Py_DECREF(dir);
-    return s == RV_OK ? PyUnicode_FromString(w) : rv_py_raise(st, s);
+    return s == RV_OK ? PyUnicode_FromString(w) : rv_lake_raise(st, self->lake, s);
 }
 
 /* The (key, dir) arguments of refresh/save/warm: key strings borrowed from the tuple, the
@@ -893,7 +958,7 @@ static PyObject *rv_lake_refresh(PyObject *obj, PyObject *const *args, Py_ssize_
     RV_NOGIL(s = rv_lake_refresh_from_bundle_dir(((rv_py_lake *)obj)->lake, b, c, PyBytes_AS_STRING(dir), &r););
     Py_DECREF(dir);
     if (s != RV_OK)
-        return rv_py_raise(st, s);
+        return rv_lake_raise(st, ((rv_py_lake *)obj)->lake, s);
     PyObject *cls = rv_py_lake_attr(st, "RefreshResult");
     return cls ? PyObject_CallFunction(cls, "i", (int)r) : NULL;
 }
