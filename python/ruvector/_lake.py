@@ -141,21 +141,27 @@ class RuLakeBuilder:
         return self
 
     def rerank_factor(self, value: int) -> RuLakeBuilder:
+        """Candidates reranked per hit, 1..1024 (default 20); part of the witness."""
         return self._int("rerank_factor", value, 1, 1024)
 
     def rotation_seed(self, value: int) -> RuLakeBuilder:
+        """The RaBitQ rotation seed, 0..2**63-1 (default 42); part of the witness."""
         return self._int("rotation_seed", value, 0, 2**63 - 1)
 
     def max_cache_entries(self, value: int) -> RuLakeBuilder:
+        """At most this many cached indexes (least recently used go first; default unbounded)."""
         return self._int("max_cache_entries", value, 1, 2**63 - 1)
 
     def max_cache_bytes(self, value: int) -> RuLakeBuilder:
+        """At most this many bytes of cached indexes (LRU; default unbounded)."""
         return self._int("max_cache_bytes", value, 1, 2**63 - 1)
 
     def eventual_ttl_ms(self, value: int) -> RuLakeBuilder:
+        """Under Consistency.EVENTUAL, re-check a key at most this often (default 1000 ms)."""
         return self._int("eventual_ttl_ms", value, 0, 2**63 - 1)
 
     def consistency(self, value: Consistency) -> RuLakeBuilder:
+        """Consistency.FRESH (default), EVENTUAL or STALE; plain ints and strings are refused."""
         if not isinstance(value, Consistency):
             raise _ruvector.ArgumentTypeError(
                 f"consistency must be ruvector.Consistency.FRESH, .EVENTUAL or .STALE, not {value!r}"
@@ -164,6 +170,7 @@ class RuLakeBuilder:
         return self
 
     def pull_on_miss(self, value: bool) -> RuLakeBuilder:
+        """False: a search that would need a backend pull raises CacheMissError (default True)."""
         if not isinstance(value, bool):
             raise _ruvector.ArgumentTypeError(f"pull_on_miss must be a bool, not {type(value).__name__}")
         self._options["pull_on_miss"] = value
@@ -183,10 +190,12 @@ class RuLakeBuilder:
         return self
 
     def cache_dir(self, path: str | os.PathLike[str]) -> RuLakeBuilder:
+        """Where sessions save entries and misses warm from (default none)."""
         self._options["cache_dir"] = os.fspath(path)
         return self
 
     def build(self) -> RuLake:
+        """The RuLake with the options set so far."""
         return RuLake(**self._options)
 
 
