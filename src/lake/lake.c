@@ -736,7 +736,7 @@ static rv_status rv_lake_update_locked(rv_lake *L, rv_backend *b, rv_key *key, c
         rv_entry *clash = rv_strmap_get(&L->entries, e->ident.witness, RV_WITNESS_HEX);
         if (damaged || clash || rv_strmap_put(&L->entries, e->ident.witness, RV_WITNESS_HEX, e) != RV_OK) {
             rv_lake_unpoint_locked(L, key); /* not servable, or that version is cached already */
-            if (clash && !damaged && (st = rv_lake_install_locked(L, key, clash)) == RV_OK && applied) {
+            if (clash && applied && !damaged && (st = rv_lake_install_locked(L, key, clash)) == RV_OK) {
                 RV_COUNT(L, key, shared_hits);
                 *out = clash;
             }
