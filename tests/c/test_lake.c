@@ -1,4 +1,7 @@
 /* tests/c/test_lake.c — RuLake core: witness test vectors, bundles, backends, cache semantics. */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,6 +191,81 @@ static void test_fs_names(const char *dir)
     rv_backend_release(b);
 }
 
+/* Readers search while a writer upserts and deletes: updates in place and background re-primes
+ * (fraction 0.05 of 200 rows) run under them; row 3 is never written, so it always comes first
+ * at distance 0. Under ASan this also checks the lifetimes around the swaps. */
+typedef struct stress_ctx {
+    rv_lake *L;
+    const float *q;
+    atomic_bool stop;
+    atomic_int bad, searches;
+} stress_ctx;
+
+static void *stress_reader(void *arg)
+{
+    stress_ctx *c = arg;
+    int64_t ids[5];
+    float sc[5];
+    size_t kk;
+    const char *bn;
+    while (!atomic_load(&c->stop)) {
+        rv_status st = rv_lake_search(c->L, NULL, NULL, "docs", c->q, 1, 8, 5, 5, ids, sc, NULL, &kk, &bn, NULL);
+        if (st != RV_OK || kk != 5 || ids[0] != 3 || sc[0] != 0.0f)
+            atomic_fetch_add(&c->bad, 1);
+        atomic_fetch_add(&c->searches, 1);
+    }
+    return NULL;
+}
+
+static void test_updates_under_readers(void)
+{
+    rv_backend *b = NULL;
+    CHECK(rv_local_backend_new("hot", &b) == RV_OK);
+    enum { N = 200, D = 8 };
+    float v[N * D];
+    int64_t ids[N];
+    rv_test_fill(v, N * D, 11);
+    for (int i = 0; i < N; i++)
+        ids[i] = i;
+    CHECK(rv_local_upsert(b, "docs", ids, v, N, D) == RV_OK);
+    rv_lake_params p = rv_lake_params_default();
+    p.reprime_fraction = 0.05;
+    rv_lake *L = NULL;
+    CHECK(rv_lake_create(&p, &L) == RV_OK && rv_lake_register(L, b) == RV_OK);
+    stress_ctx c = {.L = L, .q = v + 3 * D};
+    atomic_init(&c.stop, false);
+    atomic_init(&c.bad, 0);
+    atomic_init(&c.searches, 0);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, stress_reader, &c);
+    while (atomic_load(&c.searches) < 2) /* the readers are running */
+        sched_yield();
+    float w[D];
+    for (int r = 0; r < 300; r++) {
+        int64_t id = 1000 + r % 17;
+        for (int d = 0; d < D; d++)
+            w[d] = 50.0f + (float)r; /* unique per round: no ties */
+        size_t removed;
+        CHECK(r % 3 ? rv_local_upsert(b, "docs", &id, w, 1, D) == RV_OK
+                    : rv_local_delete(b, "docs", &id, 1, &removed) == RV_OK);
+        int64_t got;
+        float score;
+        size_t kk;
+        const char *bn;
+        CHECK(rv_lake_search(L, NULL, NULL, "docs", w, 1, D, 1, 1, &got, &score, NULL, &kk, &bn, NULL) == RV_OK);
+        CHECK(kk == 1 && (r % 3 ? got == id && score == 0.0f : got != id)); /* the write is seen */
+    }
+    atomic_store(&c.stop, true);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(atomic_load(&c.bad) == 0);
+    rv_lake_stats st = rv_lake_stats_get(L);
+    CHECK(st.misses >= 100 && st.pulls * 4 < st.misses); /* most writes were applied in place */
+    rv_lake_destroy(L); /* waits for a background re-prime still running */
+    rv_backend_release(b);
+}
+
 void test_lake(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -200,6 +278,7 @@ void test_lake(void)
     test_witness_vectors();
     test_bundle_roundtrip(dir);
     test_local_lake();
+    test_updates_under_readers();
     test_fs_names(dir);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
