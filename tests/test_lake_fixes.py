@@ -137,6 +137,7 @@ def test_refresh_result_and_consistency_print_their_names() -> None:
     r = ruvector.RefreshResult.UP_TO_DATE
     assert repr(r) == "RefreshResult.UP_TO_DATE" and str(r) == "RefreshResult.UP_TO_DATE"
     assert f"{ruvector.RefreshResult.INVALIDATED}" == "RefreshResult.INVALIDATED"
+    assert f"{ruvector.RefreshResult.INVALIDATED:d}" == "1"  # a numeric format spec still formats the int
     assert str(ruvector.Consistency.STALE) == "Consistency.STALE"
     assert r == 0 and ruvector.RefreshResult(2) is ruvector.RefreshResult.BUNDLE_MISSING  # still int enums
 

@@ -45,7 +45,9 @@ def _enum_name(self: enum.IntEnum) -> str:
 for _enum in (Consistency, RefreshResult):
     _enum.__repr__ = _enum_name  # type: ignore[method-assign,assignment]
     _enum.__str__ = _enum_name  # type: ignore[method-assign,assignment]
-    _enum.__format__ = lambda self, spec: format(_enum_name(self), spec)  # type: ignore[method-assign,misc]
+    _enum.__format__ = (  # type: ignore[method-assign]
+        lambda self, spec: _enum_name(self) if not spec else format(int(self), spec)
+    )
 
 
 class LakeHit(NamedTuple):
