@@ -151,8 +151,11 @@ void rv_lake_free_names(char **names, size_t count);
 
 /* In-memory backend. upsert inserts or replaces by id (the collection is created, its dim fixed
  * by the first upsert); delete removes the ids it holds (*removed counts them); drop removes
- * the collection. Every write bumps the collection's generation. Errors: INVALID_ARGUMENT
- * (non-finite values, bad names), DIMENSION_MISMATCH, LAKE (unknown collection), NO_MEMORY. */
+ * the collection. Every write bumps the collection's generation and is logged (the ids it
+ * touched, bounded by RV_CHANGELOG_MAX_IDS / _WRITES in lake/table.h) so the lake can update its
+ * cache in place. Errors: INVALID_ARGUMENT (non-finite values, bad names), DUPLICATE_ID (an id
+ * twice in one upsert, as rv_index_build refuses; nothing is written), DIMENSION_MISMATCH, LAKE
+ * (unknown collection), NO_MEMORY. */
 rv_status rv_local_backend_new(const char *name, rv_backend **out);
 /* Inserts or replaces rows by id. */
 rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *ids,
@@ -164,7 +167,8 @@ rv_status rv_local_delete(rv_backend *b, const char *collection, const int64_t *
 rv_status rv_local_drop(rv_backend *b, const char *collection);
 
 /* File backend: one upstream "ruvec1" file per collection, named by the collection, under root
- * (created). Same write operations as the local backend, each an atomic rewrite of the file.
+ * (created). Same write operations as the local backend, each an atomic rewrite of the file; the
+ * change log covers this process's writes only (a file another writer changed is pulled).
  * Collection names must be safe file names (no '/', '\\', ':', control bytes, '.', '..').
  * Errors: as the local backend, plus IO, and BACKEND for a corrupt file. */
 rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out);
