@@ -13,6 +13,9 @@
  *
  * Writes are read-modify-write of the whole file, atomic (temp file, fsync, rename, fsync dir),
  * serialized within the process by a mutex; writers in other processes are not coordinated.
+ * Each write is logged (the ids it touched, under the generation of the file it produced), so
+ * changes() can tell a cache what changed since one of this process's writes while the file is
+ * still the one our last write produced; otherwise it answers "not known" and the lake pulls.
  */
 #include <dirent.h>
 #include <errno.h>

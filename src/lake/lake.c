@@ -10,6 +10,17 @@
  * witness already in the cache (shared, no pull), then a saved entry in cache_dir whose witness
  * is current (warm, no pull), then pulling and building a RABITQ_PLUS index. The scan runs on
  * the referenced entry without the lake lock.
+ *
+ * Incremental updates: when the key's entry is stale but only its generation moved (same
+ * data_ref and dim), the entry is pinned by nothing and pointed at by this key alone, and the
+ * backend can say what changed since the entry's generation, the priming thread takes the entry
+ * out of the entry map (no new sharers), applies the change set to its index under the index's
+ * write lock (rv_index_apply_changes), and re-keys it under the new witness; concurrent
+ * searches of the entry see it before or after. Once the rows changed since the last full prime
+ * pass reprime_fraction x its rows, a pool task pulls and builds the key afresh, catches the
+ * build up with the backend's changes, and swaps it in at the same witness while the updated
+ * entry serves. Anything else (adapters, forgotten history, sessions or saves pinning the
+ * entry, failures) primes as before.
  */
 #include <math.h>
 #include <stdio.h>

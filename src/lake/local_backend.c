@@ -5,6 +5,10 @@
  * backend instance in the high half and a per-backend write counter in the low half, so every
  * write gives a new witness and two processes' in-memory collections never share one (their
  * contents may differ under the same counter).
+ *
+ * Each collection keeps a bounded log of the ids its writes touched (table.h), so changes()
+ * answers "what changed since generation g" with the touched ids' current rows, read under the
+ * same lock as the identity it reports.
  */
 #include <pthread.h>
 #include <stdio.h>
