@@ -63,7 +63,8 @@ class LakeHit(NamedTuple):
 class CacheStats(NamedTuple):
     """Cache counters (global, per backend or per (backend, collection) key). Hits and misses
     count freshness checks: one per search_one/search_batch, one per shard of a federated
-    search."""
+    search. A stale key brought up to date in place counts a miss but no prime or pull; a
+    background re-prime counts a prime and a pull."""
 
     hits: int
     misses: int
