@@ -5,11 +5,14 @@
   3. warm restart: warm_from_dir time vs re-prime time, first search after warming vs the
      steady-state latency;
   4. 100 concurrent search_one_async in one event loop vs the same 100 searches back to back;
-  5. federated search over 4 shards vs one collection of the same total size: recall, QPS.
+  5. federated search over 4 shards vs one collection of the same total size: recall, QPS;
+  6. incremental updates: a FRESH search after upserting one vector, vs a cache hit and vs a full
+     re-prime (reprime_fraction 0), and reader throughput while two threads write.
 
 Writes bench/results/lake.json, prints a markdown table, and plots bench/lake.png.
 
     bash bench/run.sh lake                   # n = 100k, d = 128, upstream's clustered data
+    python bench/bench_lake.py --only incremental   # section 6 alone
 """
 
 from __future__ import annotations
@@ -44,12 +47,81 @@ def per_query_seconds(fn, queries: np.ndarray, rounds: int = 3) -> float:  # typ
     return best
 
 
+def incremental(ruvector, x: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Section 6: the cost of the FRESH search right after a one-vector upsert, with incremental
+    updates (the default) and with them off (every write re-primes), and readers' throughput
+    while two threads keep writing."""
+    import threading
+
+    out: dict[str, object] = {}
+    rng = np.random.default_rng(5)
+    for label, frac, rounds in (("incremental", 0.1, 20), ("full_reprime", 0.0, 3)):
+        backend = ruvector.LocalBackend(name="inc")
+        backend.upsert("docs", ids=ids, vectors=x)
+        lake = ruvector.RuLake.builder().rerank_factor(20).rotation_seed(42).reprime_fraction(frac).build()
+        lake.register_backend(backend)
+        lake.search_one("docs", queries[0], k)
+        cached = []
+        for q in queries[1:41]:
+            t = time.perf_counter()
+            lake.search_one("docs", q, k)
+            cached.append(time.perf_counter() - t)
+        after = []
+        for r in range(rounds):
+            i = int(rng.integers(0, len(ids)))
+            backend.upsert("docs", ids=ids[i:i + 1], vectors=x[i:i + 1] + np.float32(0.01))
+            t = time.perf_counter()
+            hits = lake.search_one("docs", queries[r + 50], k)
+            after.append(time.perf_counter() - t)
+            assert hits
+        out[label] = {"cached_ms": statistics.median(cached) * 1e3, "after_upsert_ms": statistics.median(after) * 1e3,
+                      "pulls": lake.cache_stats().pulls}
+
+        # readers while two writers upsert one vector at a time, for 3 s
+        stop = threading.Event()
+        writes = [0, 0]
+
+        def writer(w: int) -> None:
+            wr = np.random.default_rng(100 + w)
+            while not stop.is_set():
+                i = int(wr.integers(0, len(ids)))
+                backend.upsert("docs", ids=ids[i:i + 1], vectors=x[i:i + 1] + np.float32(0.02))
+                writes[w] += 1
+                time.sleep(0.001)  # a busy but not saturating writer: ~1k writes/s each
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(2)]
+        for th in threads:
+            th.start()
+        searches, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < 3.0:
+            lake.search_one("docs", queries[searches % len(queries)], k)
+            searches += 1
+        stop.set()
+        for th in threads:
+            th.join()
+        out[label]["reader_searches_3s"] = searches  # type: ignore[index]
+        out[label]["writes_3s"] = sum(writes)  # type: ignore[index]
+        out[label]["pulls_after_writers"] = lake.cache_stats().pulls  # type: ignore[index]
+    return out
+
+
+def print_incremental(inc: dict, n: int, d: int) -> None:  # type: ignore[type-arg]
+    a, b = inc["incremental"], inc["full_reprime"]
+    print(f"| FRESH search after upserting 1 vector into {n:,} x {d}: incremental / cache hit | "
+          f"{a['after_upsert_ms']:.2f} / {a['cached_ms']:.2f} ms | <= 5 ms |")
+    print(f"| ... with incremental updates off (full re-prime) | {b['after_upsert_ms']:.0f} ms | report |")
+    print(f"| reader searches in 3 s beside 2 writer threads: incremental / full re-prime | "
+          f"{a['reader_searches_3s']} ({a['writes_3s']} writes, {a['pulls_after_writers']} pulls) / "
+          f"{b['reader_searches_3s']} ({b['writes_3s']} writes) | report |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--out", default=str(HERE / "results" / "lake.json"))
+    ap.add_argument("--only", choices=["incremental"], help="run one section and print it (no json)")
     args = ap.parse_args()
     import ruvector
 
@@ -57,6 +129,9 @@ def main() -> None:
     x = upstream_clustered(n, d, seed=1)
     ids = np.arange(n, dtype=np.int64) * 7919 + 11  # non-dense ids
     queries = upstream_clustered(args.queries, d, seed=2)
+    if args.only == "incremental":
+        print_incremental(incremental(ruvector, x, ids, queries, k), n, d)
+        return
     threads = ruvector.cpu_features()["threads"]
     res: dict[str, object] = {"n": n, "dim": d, "k": k, "threads": threads,
                               "kernel": ruvector.cpu_features()["kernel"]}
@@ -176,6 +251,9 @@ def main() -> None:
     res["one_collection"] = {"qps": 1 / one_s, "recall@10": recall(lambda q: lake.search_one("docs", q, k))}
     res["four_shards"] = {"qps": 1 / fed_s, "recall@10": recall(lambda q: fed.search_federated("docs", q, k))}
 
+    # 6. incremental updates
+    res["incremental"] = inc = incremental(ruvector, x, ids, queries, k)
+
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1))
@@ -198,6 +276,7 @@ def main() -> None:
           f"{res['one_collection']['qps']:,.0f} | - |")  # type: ignore[index]
     print(f"| 4 shards of {n // 4:,} (federated): recall@10, QPS | {res['four_shards']['recall@10']:.4f}, "  # type: ignore[index]
           f"{res['four_shards']['qps']:,.0f} (prime of all 4: {res['fed_prime_s'] * 1e3:.0f} ms) | report |")  # type: ignore[index]
+    print_incremental(inc, n, d)
 
     try:
         import matplotlib

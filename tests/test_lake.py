@@ -102,7 +102,11 @@ def test_contract_m2_snippet_as_written(tmp_path: Path) -> None:
     asyncio.run(main())
     hits = lake.search_federated(collection="docs", query=query, k=10)
     witness = lake.publish_bundle("docs", out_dir=bundle_dir)
-    result = lake.refresh_from_bundle_dir(key=("local", "docs"), dir=bundle_dir)
+    # the snippet's key names a backend "local" that was never registered: that typo raises
+    # (it used to read as UP_TO_DATE); with the registered name the snippet's assertion holds
+    with pytest.raises(ruvector.LakeError, match="no backend named 'local'.*'hot-shard'"):
+        lake.refresh_from_bundle_dir(key=("local", "docs"), dir=bundle_dir)
+    result = lake.refresh_from_bundle_dir(key=("hot-shard", "docs"), dir=bundle_dir)
     assert result == ruvector.RefreshResult.UP_TO_DATE  # or INVALIDATED, BUNDLE_MISSING
     # and what it promises
     assert [h.id for h in hits] and {h.id for h in hits} == {1, 2, 3}

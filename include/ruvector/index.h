@@ -173,6 +173,18 @@ rv_status rv_index_save(const rv_index *idx, const char *path);
  * NO_MEMORY. */
 rv_status rv_index_load(const char *path, rv_index **out);
 
+/* ---- cache updates (RuLake) ------------------------------------------------------------ */
+
+/* Brings an index (frozen or not) up to date with a backend's change set, under one hold of the
+ * write lock: removes every id of removed[] it holds (absent ones are ignored), then inserts
+ * ids[i] with vectors row i, replacing an id it holds. Concurrent searches see the index before
+ * or after, never between. Checks dim, finiteness and duplicates in ids first (then nothing
+ * changed). *damaged is set when a later failure (NO_MEMORY) left the removals applied but not
+ * the inserts: the caller must stop serving the index. Errors: DIMENSION_MISMATCH,
+ * INVALID_ARGUMENT, DUPLICATE_ID, BUSY (pinned vectors), NO_MEMORY. */
+rv_status rv_index_apply_changes(rv_index *idx, const int64_t *removed, size_t nremoved, const int64_t *ids,
+                                 const float *vectors, size_t n, uint32_t dim, bool *damaged);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,21 @@ typedef struct rv_pulled {
 /* Frees the arrays and zeroes the struct. Never fails. */
 void rv_pulled_clear(rv_pulled *p);
 
+/* What changed in a collection since one of its generations, as the backend holds it now: n rows
+ * upserted (ids and their current vectors of dim floats), nremoved ids removed, and the identity
+ * (as ident() reports it) the changes bring the collection to. Owned (rv_changes_clear frees). */
+typedef struct rv_changes {
+    int64_t *ids;
+    float *vectors;
+    size_t n;
+    uint32_t dim;
+    int64_t *removed;
+    size_t nremoved;
+    rv_ident at;
+} rv_changes;
+/* Frees the arrays and the identity and zeroes the struct. Never fails. */
+void rv_changes_clear(rv_changes *c);
+
 /* A backend implementation. Each callback returns a status and sets rv_fail's message; memory
  * handed back is allocated with rv_lake_alloc. Callbacks must be thread-safe. */
 typedef struct rv_backend_ops {
@@ -108,6 +123,13 @@ typedef struct rv_backend_ops {
     /* *names = array of *count NUL-terminated strings, each and the array rv_lake_alloc'ed */
     rv_status (*list)(void *self, char ***names, size_t *count);
     void (*destroy)(void *self);
+    /* Optional (NULL: the backend cannot say; the lake then pulls). The changes since the
+     * generation in *since (its data_ref, opaque, num, text), read at one instant. *known =
+     * false when the backend's bounded change log does not reach back to it (or it is not one
+     * of the collection's generations): the lake then pulls. The built-in backends log the ids
+     * of their last RV_CHANGELOG writes (see local_backend.c, fs_backend.c). */
+    rv_status (*changes)(void *self, const char *collection, const rv_ident *since, rv_changes *out,
+                         bool *known);
 } rv_backend_ops;
 
 /* Memory for backend callbacks' results (64-byte aligned; rv_lake_free releases). */
@@ -129,8 +151,11 @@ void rv_lake_free_names(char **names, size_t count);
 
 /* In-memory backend. upsert inserts or replaces by id (the collection is created, its dim fixed
  * by the first upsert); delete removes the ids it holds (*removed counts them); drop removes
- * the collection. Every write bumps the collection's generation. Errors: INVALID_ARGUMENT
- * (non-finite values, bad names), DIMENSION_MISMATCH, LAKE (unknown collection), NO_MEMORY. */
+ * the collection. Every write bumps the collection's generation and is logged (the ids it
+ * touched, bounded by RV_CHANGELOG_MAX_IDS / _WRITES in lake/table.h) so the lake can update its
+ * cache in place. Errors: INVALID_ARGUMENT (non-finite values, bad names), DUPLICATE_ID (an id
+ * twice in one upsert, as rv_index_build refuses; nothing is written), DIMENSION_MISMATCH, LAKE
+ * (unknown collection), NO_MEMORY. */
 rv_status rv_local_backend_new(const char *name, rv_backend **out);
 /* Inserts or replaces rows by id. */
 rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *ids,
@@ -142,7 +167,8 @@ rv_status rv_local_delete(rv_backend *b, const char *collection, const int64_t *
 rv_status rv_local_drop(rv_backend *b, const char *collection);
 
 /* File backend: one upstream "ruvec1" file per collection, named by the collection, under root
- * (created). Same write operations as the local backend, each an atomic rewrite of the file.
+ * (created). Same write operations as the local backend, each an atomic rewrite of the file; the
+ * change log covers this process's writes only (a file another writer changed is pulled).
  * Collection names must be safe file names (no '/', '\\', ':', control bytes, '.', '..').
  * Errors: as the local backend, plus IO, and BACKEND for a corrupt file. */
 rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out);
@@ -178,7 +204,20 @@ typedef struct rv_lake_params {
     bool pull_on_miss;          /* false: a search needing a pull fails with CACHE_MISS */
     const char *cache_dir;      /* NULL: none. Sessions save primed entries here on close, and
                                    a miss warms from here when the saved witness is current */
+    double reprime_fraction;    /* incremental updates (see below); 0 turns them off */
 } rv_lake_params;
+
+/* Incremental updates: when a key's entry is stale and its backend can say what changed since
+ * the entry's generation (rv_backend_ops.changes), the lake applies the changes to the cached
+ * index in place (under the index's write lock: concurrent searches see it before or after)
+ * instead of pulling and rebuilding. Once the rows changed since the last full prime exceed
+ * reprime_fraction x the rows it had, the lake also re-primes the key in the background on the
+ * worker pool while the updated entry keeps serving, and swaps the fresh build in when it is at
+ * the same version. An entry pinned by a session or a save, or shared by several keys, is never
+ * changed in place: such a key is re-primed as before. */
+#define RV_LAKE_REPRIME_FRACTION_DEFAULT 0.10
+#define RV_LAKE_REPRIME_FRACTION_MIN 0.0
+#define RV_LAKE_REPRIME_FRACTION_MAX 1.0
 
 rv_lake_params rv_lake_params_default(void);
 
@@ -253,7 +292,9 @@ typedef enum rv_refresh_result {
     RV_REFRESH_INVALIDATED = 1,
     RV_REFRESH_BUNDLE_MISSING = 2
 } rv_refresh_result;
-/* Upstream's order: no bundle file -> BUNDLE_MISSING; unreadable/invalid -> LAKE or WITNESS,
+/* First the key itself: an unregistered backend, or a collection the backend does not hold and
+ * the lake does not cache, is LAKE naming it (a typo must not read as UP_TO_DATE). Then
+ * upstream's order: no bundle file -> BUNDLE_MISSING; unreadable/invalid -> LAKE or WITNESS,
  * cache untouched; the key's witness equals the bundle's -> UP_TO_DATE; differs -> invalidate,
  * INVALIDATED; the key is not primed -> UP_TO_DATE. */
 rv_status rv_lake_refresh_from_bundle_dir(rv_lake *lake, const char *backend,

@@ -5,10 +5,12 @@ RuLakeBundle. The cache, the backends' storage and every search live in the C co
 from __future__ import annotations
 
 import abc
+import asyncio
+import collections.abc
 import enum
 import os
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Generator, Generic, NamedTuple, Sequence, TypeVar
 
 from ruvector import _ruvector
 
@@ -34,6 +36,20 @@ class RefreshResult(enum.IntEnum):
     BUNDLE_MISSING = 2
 
 
+def _enum_name(self: enum.IntEnum) -> str:
+    return f"{type(self).__name__}.{self.name}"
+
+
+# repr and str show the member's name (RefreshResult.UP_TO_DATE), not "<...: 0>" or "0"; they
+# still compare and hash as their ints
+for _enum in (Consistency, RefreshResult):
+    _enum.__repr__ = _enum_name  # type: ignore[method-assign,assignment]
+    _enum.__str__ = _enum_name  # type: ignore[method-assign,assignment]
+    _enum.__format__ = (  # type: ignore[method-assign]
+        lambda self, spec: _enum_name(self) if not spec else format(int(self), spec)
+    )
+
+
 class LakeHit(NamedTuple):
     """One RuLake search result: where it came from, the vector's id, and the exact squared L2
     distance to the query (smaller is closer)."""
@@ -47,7 +63,8 @@ class LakeHit(NamedTuple):
 class CacheStats(NamedTuple):
     """Cache counters (global, per backend or per (backend, collection) key). Hits and misses
     count freshness checks: one per search_one/search_batch, one per shard of a federated
-    search."""
+    search. A stale key brought up to date in place counts a miss but no prime or pull; a
+    background re-prime counts a prime and a pull."""
 
     hits: int
     misses: int
@@ -127,21 +144,27 @@ class RuLakeBuilder:
         return self
 
     def rerank_factor(self, value: int) -> RuLakeBuilder:
+        """Candidates reranked per hit, 1..1024 (default 20); part of the witness."""
         return self._int("rerank_factor", value, 1, 1024)
 
     def rotation_seed(self, value: int) -> RuLakeBuilder:
+        """The RaBitQ rotation seed, 0..2**63-1 (default 42); part of the witness."""
         return self._int("rotation_seed", value, 0, 2**63 - 1)
 
     def max_cache_entries(self, value: int) -> RuLakeBuilder:
+        """At most this many cached indexes (least recently used go first; default unbounded)."""
         return self._int("max_cache_entries", value, 1, 2**63 - 1)
 
     def max_cache_bytes(self, value: int) -> RuLakeBuilder:
+        """At most this many bytes of cached indexes (LRU; default unbounded)."""
         return self._int("max_cache_bytes", value, 1, 2**63 - 1)
 
     def eventual_ttl_ms(self, value: int) -> RuLakeBuilder:
+        """Under Consistency.EVENTUAL, re-check a key at most this often (default 1000 ms)."""
         return self._int("eventual_ttl_ms", value, 0, 2**63 - 1)
 
     def consistency(self, value: Consistency) -> RuLakeBuilder:
+        """Consistency.FRESH (default), EVENTUAL or STALE; plain ints and strings are refused."""
         if not isinstance(value, Consistency):
             raise _ruvector.ArgumentTypeError(
                 f"consistency must be ruvector.Consistency.FRESH, .EVENTUAL or .STALE, not {value!r}"
@@ -150,26 +173,135 @@ class RuLakeBuilder:
         return self
 
     def pull_on_miss(self, value: bool) -> RuLakeBuilder:
+        """False: a search that would need a backend pull raises CacheMissError (default True)."""
         if not isinstance(value, bool):
             raise _ruvector.ArgumentTypeError(f"pull_on_miss must be a bool, not {type(value).__name__}")
         self._options["pull_on_miss"] = value
         return self
 
+    def reprime_fraction(self, value: float) -> RuLakeBuilder:
+        """Incremental updates: a stale key whose backend can say what changed (LocalBackend,
+        FsBackend) has the changes applied to its cached index in place; once the rows changed
+        since the last full prime exceed ``value`` x its rows, the key is also re-primed in the
+        background while the updated entry serves. 0.0 turns incremental updates off (every
+        change re-primes, as a BackendAdapter always does). Default 0.1, range 0.0..1.0."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _ruvector.ArgumentTypeError(f"reprime_fraction must be a float, not {type(value).__name__}")
+        if not 0.0 <= value <= 1.0:
+            raise _ruvector.ArgumentError(f"reprime_fraction must be in 0.0..1.0, not {value}")
+        self._options["reprime_fraction"] = float(value)
+        return self
+
     def cache_dir(self, path: str | os.PathLike[str]) -> RuLakeBuilder:
+        """Where sessions save entries and misses warm from (default none)."""
         self._options["cache_dir"] = os.fspath(path)
         return self
 
     def build(self) -> RuLake:
+        """The RuLake with the options set so far."""
         return RuLake(**self._options)
+
+
+_T = TypeVar("_T")
+
+
+class _LakeCall(collections.abc.Coroutine, Generic[_T]):  # type: ignore[type-arg]
+    """What the *_async methods return: a coroutine around the asyncio future the C core
+    resolves from its worker pool, so ``await``, ``asyncio.create_task`` and ``gather`` all take
+    it (a bare Future is not a coroutine, and create_task refuses one). The search is already
+    queued when the method returns. Cancelling the task (or closing the coroutine) cancels the
+    future, and the core drops the result; no thread is started per call."""
+
+    __slots__ = ("_fut", "_it")
+
+    def __init__(self, fut: asyncio.Future[_T]) -> None:
+        self._fut = fut
+        self._it: Generator[Any, None, _T] | None = None
+
+    def _iter(self) -> Generator[Any, None, _T]:
+        if self._it is None:
+            self._it = self._fut.__await__()
+        return self._it
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        return self._iter()
+
+    def send(self, value: Any) -> Any:
+        return self._iter().send(value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        if isinstance(val if val is not None else typ, asyncio.CancelledError) or typ is asyncio.CancelledError:
+            self._fut.cancel()  # cancelled before or while waiting: the core drops the result
+        if val is None and tb is None:
+            return self._iter().throw(typ)
+        return self._iter().throw(typ, val, tb)
+
+    def close(self) -> None:
+        self._fut.cancel()
+        if self._it is not None:
+            self._it.close()
+
+    def cancel(self) -> bool:
+        """Cancels the search's future (as Future.cancel); awaiting then raises CancelledError."""
+        return self._fut.cancel()
+
+    def cancelled(self) -> bool:
+        return self._fut.cancelled()
+
+    def done(self) -> bool:
+        return self._fut.done()
+
+    def __repr__(self) -> str:
+        return f"<ruvector lake call {self._fut!r}>"
 
 
 class RuLake(_ruvector._RuLake):
     __doc__ = _ruvector._RuLake.__doc__
 
+    def __init__(
+        self,
+        *,
+        rerank_factor: int = 20,
+        rotation_seed: int = 42,
+        max_cache_entries: int | None = None,
+        max_cache_bytes: int | None = None,
+        consistency: Consistency = Consistency.FRESH,
+        eventual_ttl_ms: int = 1000,
+        pull_on_miss: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        reprime_fraction: float = 0.1,
+    ) -> None:
+        """The lake with these options (RuLake.builder() sets the same ones by name)."""
+        super().__init__(
+            rerank_factor=rerank_factor, rotation_seed=rotation_seed, max_cache_entries=max_cache_entries,
+            max_cache_bytes=max_cache_bytes, consistency=consistency, eventual_ttl_ms=eventual_ttl_ms,
+            pull_on_miss=pull_on_miss, cache_dir=cache_dir, reprime_fraction=reprime_fraction,
+        )
+
+    def search_one_async(
+        self, collection: str, query: Any, k: int = 10, *, backend: str | None = None
+    ) -> _LakeCall[list[LakeHit]]:
+        """search_one on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
+        return _LakeCall(super().search_one_async(collection, query, k, backend=backend))
+
+    def search_batch_async(
+        self, collection: str, queries: Any, k: int = 10, *, backend: str | None = None
+    ) -> _LakeCall[list[list[LakeHit]]]:
+        """search_batch on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
+        return _LakeCall(super().search_batch_async(collection, queries, k, backend=backend))
+
+    def search_federated_async(
+        self, collection: str, query: Any, k: int = 10, *, backends: Sequence[str] | None = None
+    ) -> _LakeCall[list[LakeHit]]:
+        """search_federated on the worker pool: a coroutine for ``await`` or
+        ``asyncio.create_task``."""
+        return _LakeCall(super().search_federated_async(collection, query, k, backends=backends))
+
     @staticmethod
     def builder() -> RuLakeBuilder:
         """A builder with the defaults: rerank_factor 20, rotation_seed 42, no cache caps,
-        Consistency.FRESH, eventual_ttl_ms 1000, pull_on_miss True, no cache_dir."""
+        Consistency.FRESH, eventual_ttl_ms 1000, pull_on_miss True, no cache_dir,
+        reprime_fraction 0.1."""
         return RuLakeBuilder()
 
 

@@ -354,3 +354,49 @@ bool rv_index_equal(const rv_index *a, const rv_index *b)
     pthread_rwlock_unlock((pthread_rwlock_t *)&first->lock);
     return eq;
 }
+
+/* ---- cache updates (RuLake) ------------------------------------------------------------------
+ * The lake keeps its cached indexes frozen against users and brings them up to date itself with
+ * the changes a backend reports. Separate from add/remove above: it bypasses the freeze (never
+ * the pins), and applies a whole change set under one hold of the write lock, so a concurrent
+ * search sees either none of it or all of it. */
+
+rv_status rv_index_apply_changes(rv_index *idx, const int64_t *removed, size_t nremoved, const int64_t *ids,
+                                 const float *vectors, size_t n, uint32_t dim, bool *damaged)
+{
+    *damaged = false;
+    rv_status st = n ? rv_check_dim(idx, dim, "vector") : RV_OK;
+    if (st == RV_OK && n)
+        st = rv_check_rows_finite(vectors, n, dim);
+    if (st != RV_OK)
+        return st;
+    rv_idmap seen; /* ids twice in the upserts would leave one behind */
+    rv_idmap_init(&seen);
+    if (n && (st = rv_idmap_reserve(&seen, n)) != RV_OK)
+        return st;
+    for (size_t i = 0; i < n && st == RV_OK; i++)
+        if (!rv_idmap_insert(&seen, ids[i], i))
+            st = rv_fail(RV_ERR_DUPLICATE_ID, "id %lld is twice in one change set", (long long)ids[i]);
+    rv_idmap_free(&seen);
+    if (st != RV_OK)
+        return st;
+    pthread_rwlock_wrlock(&idx->lock);
+    size_t pins = atomic_load(&idx->pins);
+    if (pins)
+        st = rv_fail(RV_ERR_BUSY, "the index's vectors are exported (%zu live views)", pins);
+    size_t gone = 0;
+    /* removals cannot fail (the ids are present); an upserted id that is present is replaced */
+    for (size_t i = 0; st == RV_OK && i < nremoved + n; i++) {
+        int64_t id = i < nremoved ? removed[i] : ids[i - nremoved];
+        if (rv_idmap_get(&idx->store.map, id, NULL)) {
+            st = idx->rq ? rv_rabitq_remove(idx->rq, &idx->store, id) : rv_store_remove(&idx->store, id);
+            gone++;
+        }
+    }
+    if (st == RV_OK && n && (st = rv_index_append(idx, ids, vectors, n, NULL)) != RV_OK)
+        *damaged = gone > 0; /* rows went before the append failed */
+    if (st == RV_OK || *damaged)
+        rv_index_mutated(idx);
+    pthread_rwlock_unlock(&idx->lock);
+    return st;
+}

@@ -89,3 +89,30 @@ rv_status rv_backend_holds(rv_backend *b, const char *collection, bool *out)
     *out = false;
     return b->ops->holds(b->self, collection, out);
 }
+
+rv_status rv_backend_changes(rv_backend *b, const char *collection, const rv_ident *since, rv_changes *out,
+                             bool *known)
+{
+    memset(out, 0, sizeof *out);
+    *known = false;
+    if (!b->ops->changes)
+        return RV_OK;
+    rv_status st = b->ops->changes(b->self, collection, since, out, known);
+    if (st == RV_OK && *known) {
+        rv_pulled rows = {out->ids, out->vectors, out->n, out->dim};
+        if (!out->at.data_ref)
+            st = rv_fail(RV_ERR_BACKEND, "backend '%s' reported changes of '%s' without an identity", b->name,
+                         collection);
+        else if (out->n && (st = rv_pulled_check(&rows, b->name, collection)) != RV_OK)
+            ; /* message set */
+        else if (out->nremoved && !out->removed)
+            st = rv_fail(RV_ERR_BACKEND, "backend '%s' returned no removed ids for '%s'", b->name, collection);
+    }
+    if (st != RV_OK || !*known) {
+        rv_changes_clear(out);
+        *known = false;
+    }
+    return st;
+}
+
+bool rv_backend_tells_changes(const rv_backend *b) { return b->ops->changes != NULL; }

@@ -22,6 +22,14 @@ typedef struct rv_entry {
     size_t bytes;
     uint64_t last_used;
     unsigned pointers; /* keys pointing at it */
+    /* incremental updates (lake.c): an entry is changed in place only while pins == 0 and one
+     * key points at it; `updating` is set while a change set is applied (the entry is then out
+     * of the entry map, so no other key can share it meanwhile) */
+    unsigned pins;      /* sessions and saves holding it as a snapshot */
+    bool updating;      /* a change set is being applied */
+    bool rebuilding;    /* a background re-prime is queued or running */
+    size_t base_n;      /* rows at its last full prime */
+    size_t changed;     /* rows changed in place since */
 } rv_entry;
 
 typedef struct rv_key {
@@ -51,6 +59,7 @@ struct rv_lake {
     size_t bytes;
     uint64_t tick;
     rv_lake_stats stats;
+    size_t bg_jobs; /* background re-primes queued or running (destroy waits for them) */
 };
 
 struct rv_lake_session {
@@ -72,6 +81,10 @@ rv_key *rv_lake_find_key_locked(rv_lake *L, const char *backend, const char *col
  * map); drops the old pointer. Evicts over the caps. */
 rv_status rv_lake_install_locked(rv_lake *L, rv_key *key, rv_entry *e);
 /* Under mu: drops key's pointer (entry freed when no key points at it). */
+/* Under mu: waits until e is not being updated in place, then pins it (a snapshot: no in-place
+ * update while pinned); rv_entry_unpin_locked undoes it. */
+void rv_entry_pin_locked(rv_lake *L, rv_entry *e);
+void rv_entry_unpin_locked(rv_entry *e);
 void rv_lake_unpoint_locked(rv_lake *L, rv_key *key);
 /* Under mu: adds 1 to a stats field in the global, backend and key rows. */
 void rv_lake_count_locked(rv_lake *L, rv_key *key, size_t field_offset);

@@ -13,6 +13,9 @@
  *
  * Writes are read-modify-write of the whole file, atomic (temp file, fsync, rename, fsync dir),
  * serialized within the process by a mutex; writers in other processes are not coordinated.
+ * Each write is logged (the ids it touched, under the generation of the file it produced), so
+ * changes() can tell a cache what changed since one of this process's writes while the file is
+ * still the one our last write produced; otherwise it answers "not known" and the lake pulls.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +39,7 @@ typedef struct rv_fs {
     pthread_mutex_t write_lock;
     char *root; /* canonical */
     char *name;
+    rv_strmap logs; /* collection -> rv_changelog* of this process's writes (under write_lock) */
 } rv_fs;
 
 rv_status rv_fs_check_name(const char *name)
@@ -58,9 +62,18 @@ rv_status rv_fs_check_name(const char *name)
     return RV_OK;
 }
 
+static void rv_fs_free_log(void *ctx, const char *key, size_t len, void *value)
+{
+    (void)ctx, (void)key, (void)len;
+    rv_changelog_free(value);
+    rv_free(value);
+}
+
 static void rv_fs_destroy(void *self)
 {
     rv_fs *f = self;
+    rv_strmap_each(&f->logs, rv_fs_free_log, NULL);
+    rv_strmap_free(&f->logs);
     pthread_mutex_destroy(&f->write_lock);
     rv_free(f->root);
     rv_free(f->name);
@@ -172,6 +185,13 @@ static rv_status rv_ruvec1_read_rows(int fd, const char *path, const rv_ruvec1 *
     return st;
 }
 
+/* The opaque generation of an opened file. */
+static void rv_ruvec1_gen(const rv_ruvec1 *h, char *out, size_t cap)
+{
+    snprintf(out, cap, "ino%llu-m%lld.%09ld-s%lld-n%08x", (unsigned long long)h->sb.st_ino,
+             (long long)h->sb.st_mtim.tv_sec, (long)h->sb.st_mtim.tv_nsec, (long long)h->sb.st_size, h->nonce);
+}
+
 static char *rv_fs_path(const rv_fs *f, const char *collection, rv_status *st)
 {
     if ((*st = rv_fs_check_name(collection)) != RV_OK)
@@ -198,9 +218,7 @@ static rv_status rv_fs_ident(void *self, const char *collection, rv_ident *out)
             st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
         } else {
             snprintf(out->data_ref, len, "file://%s", path);
-            snprintf(out->text, 128, "ino%llu-m%lld.%09ld-s%lld-n%08x", (unsigned long long)h.sb.st_ino,
-                     (long long)h.sb.st_mtim.tv_sec, (long)h.sb.st_mtim.tv_nsec, (long long)h.sb.st_size,
-                     h.nonce);
+            rv_ruvec1_gen(&h, out->text, 128);
             out->opaque = true;
             out->dim = h.dim;
         }
@@ -283,7 +301,107 @@ static rv_status rv_fs_list(void *self, char ***names, size_t *count)
     return RV_OK;
 }
 
-static const rv_backend_ops rv_fs_ops = {rv_fs_ident, rv_fs_pull, rv_fs_holds, rv_fs_list, rv_fs_destroy};
+/* Changes since one of this process's writes, from the collection's log: valid only while the
+ * file is still the one our last write produced (a writer in another process, or a rewrite we
+ * did not log, makes the answer "not known"). The touched rows' current vectors are read from
+ * the file. */
+static rv_status rv_fs_changes(void *self, const char *collection, const rv_ident *since, rv_changes *out,
+                               bool *known)
+{
+    rv_fs *f = self;
+    *known = false;
+    if (!since->opaque || !since->text)
+        return RV_OK;
+    rv_status st;
+    char *path = rv_fs_path(f, collection, &st);
+    if (!path)
+        return st;
+    pthread_mutex_lock(&f->write_lock);
+    rv_changelog *log = rv_strmap_get(&f->logs, collection, strlen(collection));
+    const rv_changelog_rec *last = log ? rv_changelog_last(log) : NULL;
+    int fd = -1;
+    rv_ruvec1 h;
+    char now[128];
+    int64_t *touched = NULL;
+    size_t nt = 0;
+    rv_pulled rows = {0};
+    rv_idmap want;
+    rv_idmap_init(&want);
+    if (!last || (st = rv_ruvec1_open(path, true, f->name, collection, &fd, &h)) != RV_OK)
+        goto done;
+    rv_ruvec1_gen(&h, now, sizeof now);
+    if (!last->text || strcmp(last->text, now) != 0) /* the file is not our last write's */
+        goto done;
+    if ((st = rv_changelog_since(log, 0, since->text, &touched, &nt, known)) != RV_OK || !*known)
+        goto done;
+    *known = false;
+    if ((st = rv_ruvec1_read_rows(fd, path, &h, &rows)) != RV_OK || (st = rv_idmap_reserve(&want, nt + 1)) != RV_OK)
+        goto done;
+    for (size_t i = 0; i < nt; i++)
+        rv_idmap_insert(&want, touched[i], UINT64_MAX - 1); /* row not seen yet */
+    rv_table held; /* the touched rows as the file has them */
+    rv_table_init(&held, h.dim);
+    for (size_t r = 0; r < rows.n && st == RV_OK; r++) {
+        uint64_t mark;
+        if (rv_idmap_get(&want, rows.ids[r], &mark) && mark == UINT64_MAX - 1) {
+            rv_idmap_update(&want, rows.ids[r], r);
+            st = rv_table_upsert(&held, rows.ids + r, rows.vectors + r * h.dim, 1, h.dim);
+        }
+    }
+    if (st == RV_OK && (st = rv_table_changes(&held, touched, nt, out)) == RV_OK) {
+        size_t len = strlen(path) + 8;
+        out->at.data_ref = rv_alloc(len);
+        out->at.text = rv_strdup(now);
+        if (!out->at.data_ref || !out->at.text) {
+            rv_changes_clear(out);
+            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+        } else {
+            snprintf(out->at.data_ref, len, "file://%s", path);
+            out->at.opaque = true;
+            out->at.dim = h.dim;
+            *known = true;
+        }
+    }
+    rv_table_free(&held);
+done:
+    pthread_mutex_unlock(&f->write_lock);
+    if (fd >= 0)
+        close(fd);
+    rv_idmap_free(&want);
+    rv_pulled_clear(&rows);
+    rv_free(touched);
+    rv_free(path);
+    if (st == RV_ERR_LAKE) /* the collection went: let the pull report it */
+        st = RV_OK;
+    return st;
+}
+
+/* Under write_lock, after a committed write of path: logs its ids under the file's new
+ * generation (best effort: without a log entry the next cache update pulls). */
+static void rv_fs_note(rv_fs *f, const char *collection, const char *path, const int64_t *ids, size_t n)
+{
+    rv_changelog *log = rv_strmap_get(&f->logs, collection, strlen(collection));
+    if (!log && (log = rv_calloc(1, sizeof *log)) != NULL &&
+        rv_strmap_put(&f->logs, collection, strlen(collection), log) != RV_OK) {
+        rv_free(log);
+        log = NULL;
+    }
+    if (!log)
+        return;
+    int fd = -1;
+    rv_ruvec1 h;
+    char now[128];
+    if (rv_ruvec1_open(path, true, f->name, collection, &fd, &h) != RV_OK) {
+        rv_changelog_free(log); /* cannot name the generation: forget the history */
+        return;
+    }
+    close(fd);
+    rv_ruvec1_gen(&h, now, sizeof now);
+    rv_changelog_note(log, 0, now, ids, n);
+}
+
+static const rv_backend_ops rv_fs_ops = {rv_fs_ident, rv_fs_pull, rv_fs_holds, rv_fs_list, rv_fs_destroy,
+                                         rv_fs_changes};
 
 rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out)
 {
@@ -405,11 +523,15 @@ rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids
         rv_free(path);
         return st;
     }
+    if ((st = rv_ids_unique(ids, n)) != RV_OK) {
+        rv_free(path);
+        return st;
+    }
     pthread_mutex_lock(&f->write_lock);
     rv_table t;
     if ((st = rv_fs_load_table(f, path, collection, true, dim, &t)) == RV_OK) {
-        if ((st = rv_table_upsert(&t, ids, vectors, n, dim)) == RV_OK)
-            st = rv_ruvec1_write(path, &t);
+        if ((st = rv_table_upsert(&t, ids, vectors, n, dim)) == RV_OK && (st = rv_ruvec1_write(path, &t)) == RV_OK)
+            rv_fs_note(f, collection, path, ids, n);
         rv_table_free(&t);
     }
     pthread_mutex_unlock(&f->write_lock);
@@ -431,8 +553,8 @@ rv_status rv_fs_delete(rv_backend *b, const char *collection, const int64_t *ids
     pthread_mutex_lock(&f->write_lock);
     rv_table t;
     if ((st = rv_fs_load_table(f, path, collection, false, 0, &t)) == RV_OK) {
-        if ((*removed = rv_table_delete(&t, ids, n)) > 0)
-            st = rv_ruvec1_write(path, &t);
+        if ((*removed = rv_table_delete(&t, ids, n)) > 0 && (st = rv_ruvec1_write(path, &t)) == RV_OK)
+            rv_fs_note(f, collection, path, ids, n);
         rv_table_free(&t);
     }
     pthread_mutex_unlock(&f->write_lock);
@@ -447,6 +569,11 @@ rv_status rv_fs_drop(rv_backend *b, const char *collection)
     rv_status st = rv_fs_of(b, collection, &f, &path);
     if (st == RV_OK) {
         pthread_mutex_lock(&f->write_lock);
+        rv_changelog *log = rv_strmap_del(&f->logs, collection, strlen(collection));
+        if (log) {
+            rv_changelog_free(log);
+            rv_free(log);
+        }
         if (unlink(path) != 0)
             st = errno == ENOENT ? rv_fail(RV_ERR_LAKE, "backend '%s' has no collection '%s'", f->name, collection)
                                  : rv_fail(RV_ERR_IO, "cannot remove '%s': %s", path, strerror(errno));

@@ -10,6 +10,17 @@
  * witness already in the cache (shared, no pull), then a saved entry in cache_dir whose witness
  * is current (warm, no pull), then pulling and building a RABITQ_PLUS index. The scan runs on
  * the referenced entry without the lake lock.
+ *
+ * Incremental updates: when the key's entry is stale but only its generation moved (same
+ * data_ref and dim), the entry is pinned by nothing and pointed at by this key alone, and the
+ * backend can say what changed since the entry's generation, the priming thread takes the entry
+ * out of the entry map (no new sharers), applies the change set to its index under the index's
+ * write lock (rv_index_apply_changes), and re-keys it under the new witness; concurrent
+ * searches of the entry see it before or after. Once the rows changed since the last full prime
+ * pass reprime_fraction x its rows, a pool task pulls and builds the key afresh, catches the
+ * build up with the backend's changes, and swaps it in at the same witness while the updated
+ * entry serves. Anything else (adapters, forgotten history, sessions or saves pinning the
+ * entry, failures) primes as before.
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,7 +48,8 @@ rv_lake_params rv_lake_params_default(void)
 {
     return (rv_lake_params){.rerank_factor = 20, .rotation_seed = 42, .max_entries = 0, .max_bytes = 0,
                             .consistency = RV_CONSISTENCY_FRESH, .eventual_ttl_ms = 1000,
-                            .pull_on_miss = true, .cache_dir = NULL};
+                            .pull_on_miss = true, .cache_dir = NULL,
+                            .reprime_fraction = RV_LAKE_REPRIME_FRACTION_DEFAULT};
 }
 
 /* ---- entries ---------------------------------------------------------------------------- */
@@ -53,9 +65,19 @@ rv_status rv_entry_new(rv_index *idx, rv_bundle *ident, rv_entry **out)
     e->ident = *ident;
     memset(ident, 0, sizeof *ident);
     e->bytes = rv_index_memory_bytes(idx);
+    e->base_n = rv_index_len(idx);
     *out = e;
     return RV_OK;
 }
+
+void rv_entry_pin_locked(rv_lake *L, rv_entry *e)
+{
+    while (e->updating)
+        pthread_cond_wait(&L->primed, &L->mu);
+    e->pins++;
+}
+
+void rv_entry_unpin_locked(rv_entry *e) { e->pins--; }
 
 void rv_entry_release(rv_entry *e)
 {
@@ -77,6 +99,9 @@ rv_status rv_lake_create(const rv_lake_params *params, rv_lake **out)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "rerank_factor must be in 1..1024, not %u", p.rerank_factor);
     if (p.consistency > RV_CONSISTENCY_STALE)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "unknown consistency %d", (int)p.consistency);
+    if (!(p.reprime_fraction >= RV_LAKE_REPRIME_FRACTION_MIN && p.reprime_fraction <= RV_LAKE_REPRIME_FRACTION_MAX))
+        return rv_fail(RV_ERR_INVALID_ARGUMENT, "reprime_fraction must be in %g..%g, not %g",
+                       RV_LAKE_REPRIME_FRACTION_MIN, RV_LAKE_REPRIME_FRACTION_MAX, p.reprime_fraction);
     rv_lake *L = rv_calloc(1, sizeof *L);
     if (!L)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
@@ -118,6 +143,10 @@ void rv_lake_destroy(rv_lake *L)
 {
     if (!L)
         return;
+    pthread_mutex_lock(&L->mu); /* background re-primes hold the lake */
+    while (L->bg_jobs)
+        pthread_cond_wait(&L->primed, &L->mu);
+    pthread_mutex_unlock(&L->mu);
     rv_strmap_each(&L->keys, rv_free_key, NULL);
     rv_strmap_free(&L->keys);
     rv_strmap_each(&L->entries, rv_free_entry, NULL);
@@ -324,23 +353,43 @@ rv_key *rv_lake_key_locked(rv_lake *L, const char *backend, const char *collecti
     return key;
 }
 
+/* Under mu: the backend's stats row (created on first use; NULL on no memory). */
+static rv_lake_stats *rv_backend_stats_locked(rv_lake *L, const char *backend)
+{
+    rv_lake_stats *bs = rv_strmap_get(&L->backend_stats, backend, strlen(backend));
+    if (!bs && (bs = rv_calloc(1, sizeof *bs)) != NULL &&
+        rv_strmap_put(&L->backend_stats, backend, strlen(backend), bs) != RV_OK) {
+        rv_free(bs);
+        bs = NULL;
+    }
+    return bs;
+}
+
+/* Under mu: adds a prime's time to the global, backend and key rows. */
+static void rv_lake_prime_ms_locked(rv_lake *L, rv_key *key, double ms)
+{
+    rv_lake_stats *rows[3] = {&L->stats, &key->stats, rv_backend_stats_locked(L, key->backend)};
+    for (int i = 0; i < 3; i++)
+        if (rows[i]) {
+            rows[i]->total_prime_ms += ms;
+            rows[i]->last_prime_ms = ms;
+        }
+}
+
 void rv_lake_count_locked(rv_lake *L, rv_key *key, size_t off)
 {
     (*(uint64_t *)((char *)&L->stats + off))++;
     (*(uint64_t *)((char *)&key->stats + off))++;
-    rv_lake_stats *bs = rv_strmap_get(&L->backend_stats, key->backend, strlen(key->backend));
-    if (!bs && (bs = rv_calloc(1, sizeof *bs)) != NULL &&
-        rv_strmap_put(&L->backend_stats, key->backend, strlen(key->backend), bs) != RV_OK) {
-        rv_free(bs);
-        bs = NULL;
-    }
+    rv_lake_stats *bs = rv_backend_stats_locked(L, key->backend);
     if (bs)
         (*(uint64_t *)((char *)bs + off))++;
 }
 
 static void rv_lake_drop_entry_locked(rv_lake *L, rv_entry *e)
 {
-    rv_strmap_del(&L->entries, e->ident.witness, RV_WITNESS_HEX);
+    /* an entry being updated is out of the map, and another may hold its old witness's slot */
+    if (rv_strmap_get(&L->entries, e->ident.witness, RV_WITNESS_HEX) == e)
+        rv_strmap_del(&L->entries, e->ident.witness, RV_WITNESS_HEX);
     L->bytes -= e->bytes;
     rv_entry_release(e); /* the map's reference */
 }
@@ -595,9 +644,215 @@ static rv_status rv_session_add_locked(rv_lake_session *s, rv_key *key, rv_entry
         s->cap = cap;
     }
     rv_entry_retain(e);
+    e->pins++; /* the caller waited for any update to end: the snapshot stays as it is */
     s->keys[s->n] = key;
     s->entries[s->n++] = e;
     return RV_OK;
+}
+
+/* ---- incremental updates ---------------------------------------------------------------- */
+
+/* The since-identity of an entry (borrowing its strings). */
+static rv_ident rv_entry_since(const rv_entry *e)
+{
+    return (rv_ident){e->ident.data_ref, (uint32_t)e->ident.dim, e->ident.gen_opaque, e->ident.gen_num,
+                      e->ident.gen_text};
+}
+
+/* Under mu: whether the key's stale entry may be brought to `id` in place. */
+static bool rv_lake_can_update_locked(const rv_lake *L, rv_backend *b, const rv_key *key, const rv_ident *id,
+                                      uint32_t dim)
+{
+    const rv_entry *e = key->entry;
+    return e && L->params.reprime_fraction > 0 && L->params.pull_on_miss && rv_backend_tells_changes(b) &&
+           e->pointers == 1 && e->pins == 0 && !e->updating && e->ident.dim == dim &&
+           e->ident.gen_opaque == id->opaque && strcmp(e->ident.data_ref, id->data_ref) == 0 &&
+           rv_strmap_get(&L->entries, e->ident.witness, RV_WITNESS_HEX) == e;
+}
+
+/* Moves the identity `at` into entry e's bundle with witness w (under mu, or on a private entry). */
+static void rv_entry_take_ident(rv_entry *e, rv_ident *at, const char *w)
+{
+    rv_free(e->ident.data_ref);
+    rv_free(e->ident.gen_text);
+    e->ident.data_ref = at->data_ref;
+    e->ident.gen_opaque = at->opaque;
+    e->ident.gen_num = at->num;
+    e->ident.gen_text = at->text;
+    at->data_ref = at->text = NULL;
+    memcpy(e->ident.witness, w, RV_WITNESS_HEX + 1);
+}
+
+/* Asks the backend what changed since e's generation and applies it to e's index (no lake lock
+ * held; e must be private to the caller or marked updating). *applied tells whether it was;
+ * *damaged that the index must not be served (a failed apply after removals). The new witness
+ * goes to w and the new identity to *at (owned). Backend errors count as "not applied". */
+static void rv_entry_catch_up(const rv_lake *L, rv_backend *b, const char *collection, rv_entry *e, rv_ident *at,
+                              char w[RV_WITNESS_HEX + 1], size_t *rows, bool *applied, bool *damaged)
+{
+    *applied = *damaged = false;
+    *rows = 0;
+    memset(at, 0, sizeof *at);
+    rv_ident since = rv_entry_since(e);
+    rv_changes ch;
+    bool known = false;
+    uint32_t dim = (uint32_t)e->ident.dim;
+    if (rv_backend_changes(b, collection, &since, &ch, &known) != RV_OK || !known)
+        return;
+    if ((ch.n == 0 || ch.dim == dim) && (!ch.at.dim || ch.at.dim == dim) &&
+        rv_lake_witness_of_ident(L, &ch.at, dim, w) == RV_OK &&
+        rv_index_apply_changes(e->index, ch.removed, ch.nremoved, ch.ids, ch.vectors, ch.n, dim, damaged) ==
+            RV_OK) {
+        *applied = true;
+        *rows = ch.n + ch.nremoved;
+        *at = ch.at;
+        memset(&ch.at, 0, sizeof ch.at);
+    }
+    rv_changes_clear(&ch);
+}
+
+static void rv_lake_schedule_reprime_locked(rv_lake *L, rv_backend *b, rv_key *key, const char *collection);
+
+/* Under mu (dropped meanwhile): brings the key's stale entry up to date in place. *out = the
+ * entry to serve (the caller retains it) when that worked; NULL when the caller should prime
+ * as before. */
+static rv_status rv_lake_update_locked(rv_lake *L, rv_backend *b, rv_key *key, const char *collection,
+                                       rv_entry **out)
+{
+    *out = NULL;
+    rv_entry *e = key->entry;
+    key->priming = true; /* single flight: other checks of the key wait for us */
+    e->updating = true;
+    rv_entry_retain(e);
+    rv_strmap_del(&L->entries, e->ident.witness, RV_WITNESS_HEX); /* no new sharers mid-update */
+    pthread_mutex_unlock(&L->mu);
+    rv_ident at;
+    char w[RV_WITNESS_HEX + 1];
+    size_t rows;
+    bool applied, damaged;
+    rv_entry_catch_up(L, b, collection, e, &at, w, &rows, &applied, &damaged);
+    pthread_mutex_lock(&L->mu);
+    key->priming = false;
+    e->updating = false;
+    pthread_cond_broadcast(&L->primed);
+    rv_status st = RV_OK;
+    if (key->entry == e) {
+        if (applied) {
+            rv_entry_take_ident(e, &at, w);
+            e->changed += rows;
+            size_t bytes = rv_index_memory_bytes(e->index);
+            L->bytes = L->bytes - e->bytes + bytes;
+            e->bytes = bytes;
+        }
+        rv_entry *clash = rv_strmap_get(&L->entries, e->ident.witness, RV_WITNESS_HEX);
+        if (damaged || clash || rv_strmap_put(&L->entries, e->ident.witness, RV_WITNESS_HEX, e) != RV_OK) {
+            rv_lake_unpoint_locked(L, key); /* not servable, or that version is cached already */
+            if (clash && applied && !damaged && (st = rv_lake_install_locked(L, key, clash)) == RV_OK) {
+                RV_COUNT(L, key, shared_hits);
+                *out = clash;
+            }
+        } else if (applied) {
+            key->checked = true;
+            key->last_checked_ms = rv_now_ms();
+            *out = e;
+            if ((double)e->changed > L->params.reprime_fraction * (double)(e->base_n ? e->base_n : 1) &&
+                !e->rebuilding)
+                rv_lake_schedule_reprime_locked(L, b, key, collection);
+        }
+    }
+    rv_ident_clear(&at);
+    rv_entry_release(e);
+    return st;
+}
+
+typedef struct rv_reprime_job {
+    rv_lake *L;
+    rv_backend *b;
+    rv_key *key;
+    rv_entry *old;
+    char *collection;
+} rv_reprime_job;
+
+/* On a pool worker: pulls and builds the key afresh, catches the build up with the backend's
+ * changes, and swaps it in when it is at the version the key serves (the old entry serves
+ * meanwhile). Gives up quietly when the key moved on or after a few rounds of racing writers. */
+static void rv_reprime_task(void *ctx, size_t t)
+{
+    (void)t;
+    rv_reprime_job *j = ctx;
+    rv_lake *L = j->L;
+    rv_ident id;
+    rv_entry *fresh = NULL;
+    bool warm = false, pulled = false;
+    double t0 = rv_now_sec();
+    if (rv_backend_ident(j->b, j->collection, &id) == RV_OK) {
+        if (rv_lake_prime(L, j->b, j->collection, &id, NULL, NULL, &fresh, &warm, &pulled) != RV_OK)
+            fresh = NULL;
+        rv_ident_clear(&id);
+    }
+    double ms = (rv_now_sec() - t0) * 1e3;
+    pthread_mutex_lock(&L->mu);
+    if (pulled)
+        RV_COUNT(L, j->key, pulls);
+    for (int round = 0; fresh && round < 4; round++) {
+        while (j->key->entry == j->old && j->old->updating)
+            pthread_cond_wait(&L->primed, &L->mu);
+        if (j->key->entry != j->old || fresh->ident.dim != j->old->ident.dim)
+            break;
+        if (strcmp(fresh->ident.witness, j->old->ident.witness) == 0) {
+            rv_lake_unpoint_locked(L, j->key);
+            if (rv_lake_install_locked(L, j->key, fresh) == RV_OK) {
+                RV_COUNT(L, j->key, primes);
+                rv_lake_prime_ms_locked(L, j->key, ms);
+            }
+            break;
+        }
+        pthread_mutex_unlock(&L->mu); /* fresh is private: bring it to the backend's version */
+        rv_ident at;
+        char w[RV_WITNESS_HEX + 1];
+        size_t rows;
+        bool applied, damaged;
+        rv_entry_catch_up(L, j->b, j->collection, fresh, &at, w, &rows, &applied, &damaged);
+        if (applied)
+            rv_entry_take_ident(fresh, &at, w);
+        rv_ident_clear(&at);
+        pthread_mutex_lock(&L->mu);
+        if (!applied || damaged)
+            break;
+    }
+    j->old->rebuilding = false;
+    L->bg_jobs--;
+    pthread_cond_broadcast(&L->primed);
+    pthread_mutex_unlock(&L->mu);
+    rv_entry_release(fresh); /* the map holds it now, or it was dropped */
+    rv_entry_release(j->old);
+    rv_backend_release(j->b);
+    rv_free(j->collection);
+    rv_free(j);
+}
+
+static void rv_lake_schedule_reprime_locked(rv_lake *L, rv_backend *b, rv_key *key, const char *collection)
+{
+    rv_reprime_job *j = rv_calloc(1, sizeof *j);
+    char *name = rv_strdup(collection);
+    if (!j || !name) {
+        rv_free(j);
+        rv_free(name);
+        return; /* best effort: the updated entry keeps serving */
+    }
+    *j = (rv_reprime_job){L, b, key, key->entry, name};
+    rv_backend_retain(b);
+    rv_entry_retain(j->old);
+    j->old->rebuilding = true;
+    L->bg_jobs++;
+    if (rv_pool_submit(rv_reprime_task, j) != 0) {
+        j->old->rebuilding = false;
+        L->bg_jobs--;
+        rv_entry_release(j->old);
+        rv_backend_release(b);
+        rv_free(j->collection);
+        rv_free(j);
+    }
 }
 
 /* The key's current entry, retained. */
@@ -613,6 +868,7 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
         pthread_mutex_unlock(&L->mu);
         return RV_ERR_NO_MEMORY;
     }
+    bool tried_update = false;
     rv_entry *e = rv_session_find(s, key);
     if (e) {
         RV_COUNT(L, key, hits);
@@ -623,7 +879,7 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
         return RV_OK;
     }
     for (;;) {
-        if (key->entry && rv_skip_check(L, key)) {
+        if (key->entry && rv_skip_check(L, key) && !(s && key->entry->updating)) {
             RV_COUNT(L, key, hits);
             e = key->entry;
             break;
@@ -669,7 +925,15 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
             rv_ident_clear(&id);
             continue;
         }
-        RV_COUNT(L, key, misses);
+        if (!tried_update)
+            RV_COUNT(L, key, misses);
+        if (!tried_update && dim && rv_lake_can_update_locked(L, b, key, &id, dim)) {
+            tried_update = true; /* once per call: on failure the key is primed as before */
+            rv_ident_clear(&id);
+            if ((st = rv_lake_update_locked(L, b, key, collection, &e)) != RV_OK || e)
+                break;
+            continue;
+        }
         rv_entry *shared = dim ? rv_strmap_get(&L->entries, w, RV_WITNESS_HEX) : NULL;
         if (shared) { /* another key already caches this very data */
             rv_ident_clear(&id);
@@ -703,10 +967,7 @@ static rv_status rv_lake_acquire(rv_lake *L, rv_lake_session *s, rv_backend *b, 
             RV_COUNT(L, key, warm_installs);
         } else {
             RV_COUNT(L, key, primes);
-            L->stats.total_prime_ms += ms;
-            L->stats.last_prime_ms = ms;
-            key->stats.total_prime_ms += ms;
-            key->stats.last_prime_ms = ms;
+            rv_lake_prime_ms_locked(L, key, ms);
         }
         st = rv_lake_install_locked(L, key, fresh);
         if (!existing)

@@ -26,6 +26,12 @@ rv_status rv_pulled_check(const rv_pulled *p, const char *backend, const char *c
 rv_status rv_backend_ident(rv_backend *b, const char *collection, rv_ident *out);
 rv_status rv_backend_pull(rv_backend *b, const char *collection, rv_pulled *out);
 rv_status rv_backend_holds(rv_backend *b, const char *collection, bool *out);
+/* The backend's changes since *since, validated as a pull (*known false, nothing owned, when the
+ * backend has no changes callback or cannot say). */
+/* Whether the backend has a changes callback at all. */
+bool rv_backend_tells_changes(const rv_backend *b);
+rv_status rv_backend_changes(rv_backend *b, const char *collection, const rv_ident *since, rv_changes *out,
+                             bool *known);
 /* A fresh random 64-bit value (getrandom; falls back to time and address bits). */
 uint64_t rv_random_u64(void);
 

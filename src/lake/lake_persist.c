@@ -116,8 +116,10 @@ static rv_entry *rv_lake_entry_of(rv_lake *L, const char *backend, const char *c
     pthread_mutex_lock(&L->mu);
     rv_key *key = rv_lake_find_key_locked(L, backend, collection);
     rv_entry *e = key ? key->entry : NULL;
-    if (e)
+    if (e) {
         rv_entry_retain(e);
+        rv_entry_pin_locked(L, e); /* no in-place update while its bundle and index are written */
+    }
     pthread_mutex_unlock(&L->mu);
     return e;
 }
@@ -129,6 +131,9 @@ rv_status rv_lake_save_entry(rv_lake *L, const char *backend, const char *collec
         return rv_fail(RV_ERR_LAKE, "('%s', '%s') is not in the cache; search it (or warm it) first", backend,
                        collection);
     rv_status st = rv_entry_save(e, dir);
+    pthread_mutex_lock(&L->mu);
+    rv_entry_unpin_locked(e);
+    pthread_mutex_unlock(&L->mu);
     rv_entry_release(e);
     return st;
 }
@@ -206,6 +211,23 @@ rv_status rv_lake_publish_bundle(rv_lake *L, const char *backend, const char *co
 rv_status rv_lake_refresh_from_bundle_dir(rv_lake *L, const char *backend, const char *collection,
                                           const char *dir, rv_refresh_result *out)
 {
+    /* a typo in the key must not read as "up to date": the backend must be registered, and it
+     * must hold the collection unless the lake still caches it */
+    rv_backend *b;
+    rv_status st = rv_lake_resolve(L, backend, collection, &b);
+    if (st != RV_OK)
+        return st;
+    pthread_mutex_lock(&L->mu);
+    rv_key *known = rv_lake_find_key_locked(L, backend, collection);
+    bool cached = known && known->entry;
+    pthread_mutex_unlock(&L->mu);
+    bool held = cached;
+    if (!cached && (st = rv_backend_holds(b, collection, &held)) == RV_OK && !held)
+        st = rv_fail(RV_ERR_LAKE, "backend '%s' holds no collection '%s' (refresh_from_bundle_dir key "
+                     "('%s', '%s'))", backend, collection, backend, collection);
+    rv_backend_release(b);
+    if (st != RV_OK)
+        return st;
     char *path = rv_path_join(dir, RV_BUNDLE_FILE);
     if (!path)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
@@ -216,13 +238,12 @@ rv_status rv_lake_refresh_from_bundle_dir(rv_lake *L, const char *backend, const
         *out = RV_REFRESH_BUNDLE_MISSING;
         return RV_OK;
     }
-    rv_bundle b;
-    rv_status st = rv_bundle_read_dir(dir, &b);
-    if (st != RV_OK)
+    rv_bundle bundle;
+    if ((st = rv_bundle_read_dir(dir, &bundle)) != RV_OK)
         return st;
     pthread_mutex_lock(&L->mu);
     rv_key *key = rv_lake_find_key_locked(L, backend, collection);
-    if (key && key->entry && strcmp(key->entry->ident.witness, b.witness) != 0) {
+    if (key && key->entry && strcmp(key->entry->ident.witness, bundle.witness) != 0) {
         RV_COUNT(L, key, invalidations);
         rv_lake_unpoint_locked(L, key);
         *out = RV_REFRESH_INVALIDATED;
@@ -230,7 +251,7 @@ rv_status rv_lake_refresh_from_bundle_dir(rv_lake *L, const char *backend, const
         *out = RV_REFRESH_UP_TO_DATE; /* current, or not primed (so polling daemons stay quiet) */
     }
     pthread_mutex_unlock(&L->mu);
-    rv_bundle_clear(&b);
+    rv_bundle_clear(&bundle);
     return RV_OK;
 }
 
@@ -264,6 +285,9 @@ rv_status rv_lake_session_close(rv_lake_session *s)
                 snprintf(msg, sizeof msg, "%s", rv_last_error());
             }
         }
+        pthread_mutex_lock(&L->mu);
+        rv_entry_unpin_locked(s->entries[i]);
+        pthread_mutex_unlock(&L->mu);
         rv_entry_release(s->entries[i]);
     }
     rv_free(s->keys);

@@ -5,6 +5,10 @@
  * backend instance in the high half and a per-backend write counter in the low half, so every
  * write gives a new witness and two processes' in-memory collections never share one (their
  * contents may differ under the same counter).
+ *
+ * Each collection keeps a bounded log of the ids its writes touched (table.h), so changes()
+ * answers "what changed since generation g" with the touched ids' current rows, read under the
+ * same lock as the identity it reports.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -58,25 +62,50 @@ static rv_status rv_local_unknown(rv_local *l, const char *collection)
     return rv_fail(RV_ERR_LAKE, "backend '%s' has no collection '%s'", l->name, collection);
 }
 
+/* Under the lock: the identity of t. */
+static rv_status rv_local_ident_locked(rv_local *l, const char *collection, const rv_table *t, rv_ident *out)
+{
+    size_t len = strlen(l->name) + strlen(collection) + 16;
+    if (!(out->data_ref = rv_alloc(len)))
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    snprintf(out->data_ref, len, "local://%s/%s", l->name, collection);
+    out->dim = t->dim;
+    out->num = t->generation;
+    return RV_OK;
+}
+
 static rv_status rv_local_ident(void *self, const char *collection, rv_ident *out)
 {
     rv_local *l = self;
     pthread_rwlock_rdlock(&l->lock);
     rv_table *t = rv_local_find(l, collection);
-    rv_status st = RV_OK;
-    if (!t) {
-        st = rv_local_unknown(l, collection);
-    } else {
-        size_t len = strlen(l->name) + strlen(collection) + 16;
-        out->data_ref = rv_alloc(len);
-        if (!out->data_ref)
-            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
-        else
-            snprintf(out->data_ref, len, "local://%s/%s", l->name, collection);
-        out->dim = t->dim;
-        out->num = t->generation;
-    }
+    rv_status st = t ? rv_local_ident_locked(l, collection, t, out) : rv_local_unknown(l, collection);
     pthread_rwlock_unlock(&l->lock);
+    return st;
+}
+
+/* The collection's change log answers for any generation of its last writes (table.h bounds). */
+static rv_status rv_local_changes(void *self, const char *collection, const rv_ident *since, rv_changes *out,
+                                  bool *known)
+{
+    rv_local *l = self;
+    *known = false;
+    if (since->opaque)
+        return RV_OK;
+    pthread_rwlock_rdlock(&l->lock);
+    rv_table *t = rv_local_find(l, collection);
+    rv_status st = t ? RV_OK : rv_local_unknown(l, collection);
+    int64_t *touched = NULL;
+    size_t n = 0;
+    if (st == RV_OK)
+        st = rv_changelog_since(&t->log, since->num, NULL, &touched, &n, known);
+    if (st == RV_OK && *known && (st = rv_table_changes(t, touched, n, out)) == RV_OK &&
+        (st = rv_local_ident_locked(l, collection, t, &out->at)) != RV_OK)
+        rv_changes_clear(out);
+    pthread_rwlock_unlock(&l->lock);
+    rv_free(touched);
+    if (st != RV_OK)
+        *known = false;
     return st;
 }
 
@@ -134,7 +163,7 @@ static rv_status rv_local_list(void *self, char ***names, size_t *count)
 }
 
 static const rv_backend_ops rv_local_ops = {rv_local_ident, rv_local_pull, rv_local_holds, rv_local_list,
-                                            rv_local_destroy};
+                                            rv_local_destroy, rv_local_changes};
 
 rv_status rv_local_backend_new(const char *name, rv_backend **out)
 {
@@ -170,6 +199,8 @@ rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *
         return st;
     if (dim == 0 || dim > RV_LAKE_MAX_DIM)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "dim must be 1..%u, not %u", RV_LAKE_MAX_DIM, dim);
+    if ((st = rv_ids_unique(ids, n)) != RV_OK)
+        return st;
     pthread_rwlock_wrlock(&l->lock);
     rv_table *t = rv_local_find(l, collection), *fresh = NULL;
     if (!t) {
@@ -183,9 +214,10 @@ rv_status rv_local_upsert(rv_backend *b, const char *collection, const int64_t *
     st = rv_table_upsert(t, ids, vectors, n, dim);
     if (st == RV_OK && fresh)
         st = rv_strmap_put(&l->tables, collection, strlen(collection), t);
-    if (st == RV_OK)
+    if (st == RV_OK) {
         t->generation = l->tag | (++l->counter & 0xffffffffu);
-    else if (fresh) {
+        rv_changelog_note(&t->log, t->generation, NULL, ids, n);
+    } else if (fresh) {
         rv_table_free(fresh);
         rv_free(fresh);
     }
@@ -205,8 +237,10 @@ rv_status rv_local_delete(rv_backend *b, const char *collection, const int64_t *
     rv_table *t = rv_local_find(l, collection);
     if (!t)
         st = rv_local_unknown(l, collection);
-    else if ((*removed = rv_table_delete(t, ids, n)) > 0)
+    else if ((*removed = rv_table_delete(t, ids, n)) > 0) {
         t->generation = l->tag | (++l->counter & 0xffffffffu);
+        rv_changelog_note(&t->log, t->generation, NULL, ids, n);
+    }
     pthread_rwlock_unlock(&l->lock);
     return st;
 }

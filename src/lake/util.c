@@ -97,6 +97,15 @@ void rv_pulled_clear(rv_pulled *p)
     memset(p, 0, sizeof *p);
 }
 
+void rv_changes_clear(rv_changes *c)
+{
+    rv_free(c->ids);
+    rv_free(c->vectors);
+    rv_free(c->removed);
+    rv_ident_clear(&c->at);
+    memset(c, 0, sizeof *c);
+}
+
 void rv_ident_clear(rv_ident *id)
 {
     rv_free(id->data_ref);

@@ -5,19 +5,67 @@
  * GIL released, or a pool worker for *_async and federated fan-out), never under a lake lock.
  * Each callback takes the GIL (PyGILState_Ensure — the one GIL re-entry point of RuLake), calls
  * the adapter, converts the result into C memory, and releases it. A Python exception becomes
- * RV_ERR_BACKEND with a message naming the backend, the method and the exception.
+ * RV_ERR_BACKEND with a message naming the backend, the method and the exception; the exception
+ * itself is kept (a few per adapter, GIL-guarded) under that message, so the thread that raises
+ * the BackendError — often not the one that called the adapter — can chain it as __cause__.
  */
 #include "module.h"
 
 #include <string.h>
 
+#define RV_ADAPTER_CAUSES 8
+
 typedef struct rv_py_adapter {
     PyObject *obj; /* strong */
     char name[256];
+    /* the last exceptions the adapter raised and the messages they became (GIL held) */
+    PyObject *cause[RV_ADAPTER_CAUSES];
+    char *cause_msg[RV_ADAPTER_CAUSES];
+    unsigned next_cause;
 } rv_py_adapter;
 
+static const rv_backend_ops rv_adapter_ops;
+
+/* Keeps exc (a new reference, stolen) under msg, replacing the oldest. GIL held. */
+static void rv_adapter_keep_cause(rv_py_adapter *a, PyObject *exc, const char *msg)
+{
+    unsigned slot = a->next_cause++ % RV_ADAPTER_CAUSES;
+    Py_XDECREF(a->cause[slot]);
+    PyMem_Free(a->cause_msg[slot]);
+    size_t n = strlen(msg) + 1;
+    a->cause_msg[slot] = PyMem_Malloc(n);
+    if (!a->cause_msg[slot]) {
+        a->cause[slot] = NULL;
+        Py_DECREF(exc);
+        return;
+    }
+    memcpy(a->cause_msg[slot], msg, n);
+    a->cause[slot] = exc;
+}
+
+PyObject *rv_py_adapter_take_cause(rv_backend *b, const char *message)
+{
+    rv_py_adapter *a = b ? rv_backend_impl(b, &rv_adapter_ops) : NULL;
+    const char *at = a ? strstr(message, "backend '") : NULL; /* where our text starts */
+    size_t have = at ? strlen(at) : 0;
+    for (unsigned i = 0; at && i < RV_ADAPTER_CAUSES; i++) {
+        unsigned slot = (a->next_cause - 1 - i) % RV_ADAPTER_CAUSES; /* newest first */
+        const char *m = a->cause_msg[slot];
+        size_t len = m ? strlen(m) : 0;
+        /* the message may have been cut to a buffer on its way: a prefix of ours matches */
+        if (a->cause[slot] && have >= (len < 64 ? len : 64) && strncmp(at, m, have < len ? have : len) == 0) {
+            PyObject *exc = a->cause[slot];
+            a->cause[slot] = NULL;
+            PyMem_Free(a->cause_msg[slot]);
+            a->cause_msg[slot] = NULL;
+            return exc;
+        }
+    }
+    return NULL;
+}
+
 /* Turns the pending Python exception into a BACKEND status with a message. GIL held. */
-static rv_status rv_adapter_fail(const rv_py_adapter *a, const char *method, const char *collection)
+static rv_status rv_adapter_fail(rv_py_adapter *a, const char *method, const char *collection)
 {
     PyObject *type, *exc, *tb;
     PyErr_Fetch(&type, &exc, &tb);
@@ -29,6 +77,10 @@ static rv_status rv_adapter_fail(const rv_py_adapter *a, const char *method, con
     rv_status st = rv_fail(RV_ERR_BACKEND, "backend '%s': %s('%s') raised %s: %s", a->name, method, collection,
                            exc ? Py_TYPE(exc)->tp_name : "an error", msg ? msg : "?");
     Py_XDECREF(text);
+    if (exc && tb)
+        PyException_SetTraceback(exc, tb);
+    if (exc)
+        rv_adapter_keep_cause(a, Py_NewRef(exc), rv_last_error());
     Py_XDECREF(type);
     Py_XDECREF(exc);
     Py_XDECREF(tb);
@@ -262,18 +314,23 @@ static void rv_adapter_destroy(void *self)
     }
     PyGILState_STATE g = PyGILState_Ensure();
     Py_XDECREF(a->obj);
+    for (unsigned i = 0; i < RV_ADAPTER_CAUSES; i++) {
+        Py_XDECREF(a->cause[i]);
+        PyMem_Free(a->cause_msg[i]);
+    }
     PyGILState_Release(g);
     rv_lake_free(a);
 }
 
 static const rv_backend_ops rv_adapter_ops = {rv_adapter_ident, rv_adapter_pull, rv_adapter_holds, rv_adapter_list,
-                                              rv_adapter_destroy};
+                                              rv_adapter_destroy, NULL /* changes: cannot say */};
 
 rv_status rv_py_adapter_backend_new(PyObject *adapter, const char *name, rv_backend **out)
 {
     rv_py_adapter *a = rv_lake_alloc(sizeof *a);
     if (!a)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    memset(a, 0, sizeof *a);
     snprintf(a->name, sizeof a->name, "%s", name);
     a->obj = Py_NewRef(adapter);
     return rv_backend_new(name, &rv_adapter_ops, a, out); /* destroys a on failure */

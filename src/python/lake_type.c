@@ -93,6 +93,55 @@ static PyObject *rv_py_dir_arg(rv_module_state *st, PyObject *obj)
     return rv_py_path_get(st, obj, &bytes) < 0 ? NULL : bytes;
 }
 
+/* Sets the exception for a failed lake call with message msg. A BackendError from a
+ * BackendAdapter chains the exception the adapter raised (__cause__), looked up by the backend
+ * named in the message ("backend 'NAME': ..."). Returns NULL. GIL held. */
+static PyObject *rv_lake_set_error(rv_module_state *st, rv_lake *lake, rv_status status, const char *msg)
+{
+    PyErr_SetString(rv_py_exc_class(st, status), msg);
+    const char *at = status == RV_ERR_BACKEND && lake ? strstr(msg, "backend '") : NULL;
+    const char *end = at ? strchr(at + 9, '\'') : NULL;
+    char name[256];
+    if (!end || (size_t)(end - at - 9) >= sizeof name)
+        return NULL;
+    memcpy(name, at + 9, (size_t)(end - at - 9));
+    name[end - at - 9] = '\0';
+    rv_backend *b = rv_lake_backend(lake, name);
+    PyObject *cause = b ? rv_py_adapter_take_cause(b, msg) : NULL;
+    if (b)
+        rv_backend_release(b); /* the lake still holds it: no adapter teardown under the GIL here */
+    if (cause) {
+        PyObject *type, *exc, *tb;
+        PyErr_Fetch(&type, &exc, &tb);
+        PyErr_NormalizeException(&type, &exc, &tb);
+        if (exc)
+            PyException_SetCause(exc, cause); /* steals cause */
+        else
+            Py_DECREF(cause);
+        PyErr_Restore(type, exc, tb);
+    }
+    return NULL;
+}
+
+/* rv_lake_set_error with the thread's last message. */
+static PyObject *rv_lake_raise(rv_module_state *st, rv_lake *lake, rv_status status)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rv_last_error());
+    return rv_lake_set_error(st, lake, status, msg);
+}
+
+/* A one-argument method that takes its argument by position or by keyword. */
+#define RV_ONE_ARG(fn, impl, pyname, kw)                                                              \
+    static PyObject *fn(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)   \
+    {                                                                                               \
+        static const char *const names_[] = {kw, NULL};                                             \
+        PyObject *a_[1];                                                                            \
+        if (rv_py_parse(rv_state_of(obj), pyname, args, nargs, kwnames, names_, 1, 1, a_) < 0)      \
+            return NULL;                                                                            \
+        return impl(obj, a_[0]);                                                                    \
+    }
+
 /* ---- backends --------------------------------------------------------------------------- */
 
 static int rv_backend_init_common(rv_py_backend *self, rv_status st, rv_backend *b)
@@ -107,11 +156,32 @@ static int rv_backend_init_common(rv_py_backend *self, rv_status st, rv_backend 
     return 0;
 }
 
+/* The backends take keywords only; a positional argument gets a message showing the call. */
+static int rv_backend_positional(rv_module_state *st, PyObject *args, const char *type, int is_fs)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n == 0)
+        return 0;
+    PyObject *first = PyTuple_GET_ITEM(args, 0);
+    if (!is_fs)
+        PyErr_Format(st->ArgumentTypeError, "%s() takes its name as a keyword: write %s(name=%.100R)", type, type,
+                     first);
+    else if (n == 1)
+        PyErr_Format(st->ArgumentTypeError, "%s() takes keywords only: write %s(name=%.100R, root=...)", type, type,
+                     first);
+    else
+        PyErr_Format(st->ArgumentTypeError, "%s() takes keywords only: write %s(name=%.100R, root=%.100R)", type,
+                     type, first, PyTuple_GET_ITEM(args, 1));
+    return -1;
+}
+
 static int rv_local_init(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"name", NULL};
     PyObject *name_obj = NULL;
+    if (rv_backend_positional(st, args, "LocalBackend", 0) < 0)
+        return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$O", kw, &name_obj))
         return -1;
     const char *name = "local";
@@ -127,11 +197,17 @@ static int rv_fs_init(PyObject *obj, PyObject *args, PyObject *kwds)
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"name", "root", NULL};
     PyObject *name_obj = NULL, *root_obj = NULL;
+    if (rv_backend_positional(st, args, "FsBackend", 1) < 0)
+        return -1;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OO", kw, &name_obj, &root_obj))
         return -1;
     const char *name = "fs";
     if (name_obj && rv_py_str_get(st, name_obj, "name", &name) < 0)
         return -1;
+    if (!root_obj) {
+        PyErr_SetString(st->ArgumentTypeError, "FsBackend() needs its directory: write FsBackend(name=..., root=...)");
+        return -1;
+    }
     PyObject *root = rv_py_dir_arg(st, root_obj);
     if (!root)
         return -1;
@@ -217,7 +293,7 @@ static PyObject *rv_backend_delete(PyObject *obj, PyObject *const *args, Py_ssiz
     return s == RV_OK ? PyLong_FromSize_t(removed) : rv_py_raise(st, s);
 }
 
-static PyObject *rv_backend_drop(PyObject *obj, PyObject *arg)
+static PyObject *rv_backend_drop_impl(PyObject *obj, PyObject *arg)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_backend *self = (rv_py_backend *)obj;
@@ -228,6 +304,8 @@ static PyObject *rv_backend_drop(PyObject *obj, PyObject *arg)
     RV_NOGIL(s = self->is_fs ? rv_fs_drop(self->b, coll) : rv_local_drop(self->b, coll););
     return s == RV_OK ? Py_NewRef(Py_None) : rv_py_raise(st, s);
 }
+
+RV_ONE_ARG(rv_backend_drop, rv_backend_drop_impl, "drop", "collection")
 
 static PyObject *rv_names_to_list(char **names, size_t n)
 {
@@ -286,14 +364,21 @@ static PyObject *rv_backend_repr(PyObject *obj)
     return PyUnicode_FromFormat("LocalBackend(name='%s')", name);
 }
 
+#define RV_FAST(fn) (PyCFunction)(void (*)(void))(fn), METH_FASTCALL | METH_KEYWORDS
 static PyMethodDef rv_backend_methods[] = {
-    {"upsert", (PyCFunction)(void (*)(void))rv_backend_upsert, METH_FASTCALL | METH_KEYWORDS,
-     "upsert(collection, ids, vectors) -> None\n\nInserts or replaces rows by id (creating the collection; "
-     "its dim is fixed by the first upsert). Every write changes the collection's generation."},
-    {"delete", (PyCFunction)(void (*)(void))rv_backend_delete, METH_FASTCALL | METH_KEYWORDS,
-     "delete(collection, ids) -> int\n\nRemoves the ids the collection holds; returns how many."},
-    {"drop", rv_backend_drop, METH_O, "drop(collection) -> None\n\nRemoves the collection."},
-    {"list_collections", rv_backend_list_collections, METH_NOARGS, "list_collections() -> list[str]"},
+    {"upsert", RV_FAST(rv_backend_upsert),
+     "upsert($self, /, collection, ids, vectors)\n--\n\nInserts or replaces rows by id.\n\nids: (n,) "
+     "int64-compatible, unique (a duplicate raises DuplicateIdError and nothing is written); vectors: (n, dim) "
+     "float32, finite. The first upsert creates the collection and fixes its dim. Every write changes the "
+     "collection's generation (and so its witness)."},
+    {"delete", RV_FAST(rv_backend_delete),
+     "delete($self, /, collection, ids)\n--\n\nRemoves the ids the collection holds and returns how many "
+     "(ids it does not hold are ignored)."},
+    {"drop", RV_FAST(rv_backend_drop),
+     "drop($self, /, collection)\n--\n\nRemoves the collection (LakeError if the backend has no such "
+     "collection)."},
+    {"list_collections", rv_backend_list_collections, METH_NOARGS,
+     "list_collections($self, /)\n--\n\nThe collections this backend holds, sorted."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -393,7 +478,7 @@ static PyObject *rv_lake_call_result(rv_module_state *st, rv_lake_call *c)
 {
     if (c->status != RV_OK) {
         if (!PyErr_Occurred())
-            PyErr_SetString(rv_py_exc_class(st, c->status), c->msg);
+            rv_lake_set_error(st, c->lake, c->status, c->msg);
         return NULL;
     }
     PyObject *hit_type = rv_py_lake_attr(st, "LakeHit");
@@ -682,9 +767,11 @@ static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
     static char *kw[] = {"rerank_factor", "rotation_seed", "max_cache_entries", "max_cache_bytes", "consistency",
-                         "eventual_ttl_ms", "pull_on_miss", "cache_dir", NULL};
-    PyObject *rf = NULL, *seed = NULL, *me = NULL, *mb = NULL, *cons = NULL, *ttl = NULL, *pom = NULL, *dir = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOO", kw, &rf, &seed, &me, &mb, &cons, &ttl, &pom, &dir))
+                         "eventual_ttl_ms", "pull_on_miss", "cache_dir", "reprime_fraction", NULL};
+    PyObject *rf = NULL, *seed = NULL, *me = NULL, *mb = NULL, *cons = NULL, *ttl = NULL, *pom = NULL, *dir = NULL,
+             *frac = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "|$OOOOOOOOO", kw, &rf, &seed, &me, &mb, &cons, &ttl, &pom, &dir,
+                                     &frac))
         return -1;
     rv_lake_params p = rv_lake_params_default();
     uint64_t v;
@@ -724,6 +811,20 @@ static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
             return -1;
         }
         p.pull_on_miss = pom == Py_True;
+    }
+    if (frac && frac != Py_None) {
+        if (!PyFloat_Check(frac) && !(PyLong_Check(frac) && !PyBool_Check(frac))) {
+            PyErr_Format(st->ArgumentTypeError, "reprime_fraction must be a float, not %.100s", Py_TYPE(frac)->tp_name);
+            return -1;
+        }
+        p.reprime_fraction = PyFloat_AsDouble(frac);
+        if (p.reprime_fraction == -1.0 && PyErr_Occurred())
+            return -1;
+        if (!(p.reprime_fraction >= RV_LAKE_REPRIME_FRACTION_MIN && p.reprime_fraction <= RV_LAKE_REPRIME_FRACTION_MAX)) {
+            PyErr_Format(st->ArgumentError, "reprime_fraction must be in %.1f..%.1f, not %R",
+                         RV_LAKE_REPRIME_FRACTION_MIN, RV_LAKE_REPRIME_FRACTION_MAX, frac);
+            return -1;
+        }
     }
     PyObject *dir_bytes = NULL;
     if (dir && dir != Py_None) {
@@ -784,7 +885,7 @@ RV_LAKE_SEARCH(rv_lake_search_one_async, RV_OP_ONE, "search_one_async", 1)
 RV_LAKE_SEARCH(rv_lake_search_batch_async, RV_OP_BATCH, "search_batch_async", 1)
 RV_LAKE_SEARCH(rv_lake_search_fed_async, RV_OP_FED, "search_federated_async", 1)
 
-static PyObject *rv_lake_register_backend(PyObject *obj, PyObject *arg)
+static PyObject *rv_lake_register_backend_impl(PyObject *obj, PyObject *arg)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
@@ -830,6 +931,8 @@ static PyObject *rv_lake_register_backend(PyObject *obj, PyObject *arg)
     return s == RV_OK ? Py_NewRef(Py_None) : rv_py_raise(st, s);
 }
 
+RV_ONE_ARG(rv_lake_register_backend, rv_lake_register_backend_impl, "register_backend", "backend")
+
 static PyObject *rv_lake_publish(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     rv_module_state *st = rv_state_of(obj);
@@ -847,7 +950,7 @@ static PyObject *rv_lake_publish(PyObject *obj, PyObject *const *args, Py_ssize_
     rv_status s;
     RV_NOGIL(s = rv_lake_publish_bundle(self->lake, backend, coll, PyBytes_AS_STRING(dir), w););
     Py_DECREF(dir);
-    return s == RV_OK ? PyUnicode_FromString(w) : rv_py_raise(st, s);
+    return s == RV_OK ? PyUnicode_FromString(w) : rv_lake_raise(st, self->lake, s);
 }
 
 /* The (key, dir) arguments of refresh/save/warm: key strings borrowed from the tuple, the
@@ -877,7 +980,7 @@ static PyObject *rv_lake_refresh(PyObject *obj, PyObject *const *args, Py_ssize_
     RV_NOGIL(s = rv_lake_refresh_from_bundle_dir(((rv_py_lake *)obj)->lake, b, c, PyBytes_AS_STRING(dir), &r););
     Py_DECREF(dir);
     if (s != RV_OK)
-        return rv_py_raise(st, s);
+        return rv_lake_raise(st, ((rv_py_lake *)obj)->lake, s);
     PyObject *cls = rv_py_lake_attr(st, "RefreshResult");
     return cls ? PyObject_CallFunction(cls, "i", (int)r) : NULL;
 }
@@ -908,7 +1011,7 @@ static PyObject *rv_lake_warm(PyObject *obj, PyObject *const *args, Py_ssize_t n
     return s == RV_OK ? PyLong_FromSize_t(n) : rv_py_raise(rv_state_of(obj), s);
 }
 
-static PyObject *rv_lake_invalidate_m(PyObject *obj, PyObject *key)
+static PyObject *rv_lake_invalidate_m_impl(PyObject *obj, PyObject *key)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
@@ -920,7 +1023,9 @@ static PyObject *rv_lake_invalidate_m(PyObject *obj, PyObject *key)
     return s == RV_OK ? Py_NewRef(Py_None) : rv_py_raise(st, s);
 }
 
-static PyObject *rv_lake_witness_m(PyObject *obj, PyObject *key)
+RV_ONE_ARG(rv_lake_invalidate_m, rv_lake_invalidate_m_impl, "invalidate_cache", "key")
+
+static PyObject *rv_lake_witness_m_impl(PyObject *obj, PyObject *key)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
@@ -933,7 +1038,9 @@ static PyObject *rv_lake_witness_m(PyObject *obj, PyObject *key)
     return found ? PyUnicode_FromString(w) : Py_NewRef(Py_None);
 }
 
-static PyObject *rv_lake_cached_index_m(PyObject *obj, PyObject *key)
+RV_ONE_ARG(rv_lake_witness_m, rv_lake_witness_m_impl, "cache_witness_of", "key")
+
+static PyObject *rv_lake_cached_index_m_impl(PyObject *obj, PyObject *key)
 {
     rv_module_state *st = rv_state_of(obj);
     rv_py_lake *self = (rv_py_lake *)obj;
@@ -944,6 +1051,8 @@ static PyObject *rv_lake_cached_index_m(PyObject *obj, PyObject *key)
     RV_NOGIL(idx = rv_lake_cached_index(self->lake, b, c););
     return idx ? rv_py_index_wrap(st, idx) : Py_NewRef(Py_None);
 }
+
+RV_ONE_ARG(rv_lake_cached_index_m, rv_lake_cached_index_m_impl, "cached_index", "key")
 
 static PyObject *rv_stats_to_py(rv_module_state *st, const rv_lake_stats *s)
 {
@@ -1075,51 +1184,66 @@ static PyObject *rv_lake_repr(PyObject *obj)
                                 rv_lake_cached_bytes(self->lake));
 }
 
-#define RV_FAST(fn) (PyCFunction)(void (*)(void))(fn), METH_FASTCALL | METH_KEYWORDS
+#define RV_SEARCH_ONE_DOC                                                                                      \
+    "search_one($self, /, collection, query, k=10, *, backend=None, progress=None)\n--\n\nThe k nearest "         \
+    "vectors of one collection to query, as LakeHit(backend, collection, id, score), nearest first, scores "      \
+    "exact squared L2.\n\nbackend=None: the one registered backend holding the collection (none or several "      \
+    "raise LakeError naming them). Checks freshness per the lake's consistency, and primes the key (or updates "  \
+    "it in place) when it is stale. progress: True or a callable(done, total) reporting a prime."
+#define RV_SEARCH_BATCH_DOC                                                                                    \
+    "search_batch($self, /, collection, queries, k=10, *, backend=None, progress=None)\n--\n\nsearch_one for "   \
+    "every row of an (m, dim) float32 array, with one freshness check for the whole call; a list of m lists."
+#define RV_SEARCH_FED_DOC                                                                                      \
+    "search_federated($self, /, collection, query, k=10, *, backends=None)\n--\n\nSearches the collection on "    \
+    "every backend holding it (or the named ones) in parallel and merges by score, ties by backend name then id."
 static PyMethodDef rv_lake_methods[] = {
-    {"register_backend", rv_lake_register_backend, METH_O,
-     "register_backend(backend) -> None\n\nAdds a LocalBackend, FsBackend or BackendAdapter; names are unique "
-     "(a duplicate raises LakeError)."},
-    {"search_one", RV_FAST(rv_lake_search_one),
-     "search_one(collection, query, k=10, backend=None, progress=None) -> list[LakeHit]\n\nSearches one "
-     "collection (backend=None: the one backend holding it). Checks freshness per the consistency mode, primes "
-     "the cache on a miss, and returns the k nearest with exact squared L2 scores."},
-    {"search_batch", RV_FAST(rv_lake_search_batch),
-     "search_batch(collection, queries, k=10, backend=None, progress=None) -> list[list[LakeHit]]\n\nOne "
-     "freshness check, then every query (row) of an (m, dim) float32 array."},
-    {"search_federated", RV_FAST(rv_lake_search_fed),
-     "search_federated(collection, query, k=10, backends=None) -> list[LakeHit]\n\nSearches the collection on "
-     "every backend holding it (or the named ones) in parallel and merges by score, ties by backend then id."},
-    {"search_one_async", RV_FAST(rv_lake_search_one_async), "search_one_async(...) -> Awaitable[list[LakeHit]]"},
+    {"register_backend", RV_FAST(rv_lake_register_backend),
+     "register_backend($self, /, backend)\n--\n\nAdds a LocalBackend, FsBackend or BackendAdapter.\n\nNames "
+     "are unique: a second backend with a registered name raises LakeError."},
+    {"search_one", RV_FAST(rv_lake_search_one), RV_SEARCH_ONE_DOC},
+    {"search_batch", RV_FAST(rv_lake_search_batch), RV_SEARCH_BATCH_DOC},
+    {"search_federated", RV_FAST(rv_lake_search_fed), RV_SEARCH_FED_DOC},
+    {"search_one_async", RV_FAST(rv_lake_search_one_async),
+     "search_one_async($self, /, collection, query, k=10, *, backend=None)\n--\n\nsearch_one on the worker "
+     "pool; returns an awaitable (RuLake wraps it in a coroutine for asyncio.create_task)."},
     {"search_batch_async", RV_FAST(rv_lake_search_batch_async),
-     "search_batch_async(...) -> Awaitable[list[list[LakeHit]]]"},
+     "search_batch_async($self, /, collection, queries, k=10, *, backend=None)\n--\n\nsearch_batch on the "
+     "worker pool; returns an awaitable."},
     {"search_federated_async", RV_FAST(rv_lake_search_fed_async),
-     "search_federated_async(...) -> Awaitable[list[LakeHit]]"},
+     "search_federated_async($self, /, collection, query, k=10, *, backends=None)\n--\n\nsearch_federated on "
+     "the worker pool; returns an awaitable."},
     {"publish_bundle", RV_FAST(rv_lake_publish),
-     "publish_bundle(collection, out_dir, backend=None) -> str\n\nWrites the backend's current "
-     "table.rulake.json into out_dir and returns its witness."},
+     "publish_bundle($self, /, collection, out_dir, *, backend=None)\n--\n\nWrites the backend's current "
+     "table.rulake.json into out_dir and returns its witness (64 hex chars)."},
     {"refresh_from_bundle_dir", RV_FAST(rv_lake_refresh),
-     "refresh_from_bundle_dir(key, dir) -> RefreshResult\n\nBUNDLE_MISSING without a bundle; UP_TO_DATE when the "
-     "key's witness matches (or the key is not cached); INVALIDATED (and the key dropped) when it differs. A "
-     "bundle that does not verify raises WitnessMismatch."},
+     "refresh_from_bundle_dir($self, /, key, dir)\n--\n\nCompares the key's cache with the bundle in dir.\n\n"
+     "key = (backend, collection): an unregistered backend, or a collection it does not hold and the lake does "
+     "not cache, raises LakeError. Then BUNDLE_MISSING without a bundle; UP_TO_DATE when the key's witness "
+     "matches (or the key is not cached); INVALIDATED (and the key dropped) when it differs. A bundle that does "
+     "not verify raises WitnessMismatch."},
     {"save_cache_to_dir", RV_FAST(rv_lake_save),
-     "save_cache_to_dir(key, dir) -> str\n\nSaves the key's cache entry (codes, originals, real ids, and the "
-     "bundle of the witness it was built from)."},
+     "save_cache_to_dir($self, /, key, dir)\n--\n\nSaves the key's cache entry (codes, originals, real ids, "
+     "and the bundle of the witness it was built from) into dir; returns dir."},
     {"warm_from_dir", RV_FAST(rv_lake_warm),
-     "warm_from_dir(key, dir) -> int\n\nInstalls an entry saved by save_cache_to_dir without contacting the "
-     "backend; returns its vector count."},
-    {"invalidate_cache", rv_lake_invalidate_m, METH_O, "invalidate_cache(key) -> None"},
-    {"cache_witness_of", rv_lake_witness_m, METH_O, "cache_witness_of(key) -> str | None"},
-    {"cached_index", rv_lake_cached_index_m, METH_O,
-     "cached_index(key) -> RabitqPlusIndex | None\n\nThe key's cached index (read-only: it is shared with the "
-     "cache)."},
-    {"cache_stats", rv_lake_stats_m, METH_NOARGS, "cache_stats() -> CacheStats"},
-    {"cache_stats_by_backend", rv_lake_stats_backend_m, METH_NOARGS, "cache_stats_by_backend() -> dict[str, CacheStats]"},
+     "warm_from_dir($self, /, key, dir)\n--\n\nInstalls an entry saved by save_cache_to_dir without "
+     "contacting the backend; returns its vector count."},
+    {"invalidate_cache", RV_FAST(rv_lake_invalidate_m),
+     "invalidate_cache($self, /, key)\n--\n\nDrops the key's cache entry; its next search primes again."},
+    {"cache_witness_of", RV_FAST(rv_lake_witness_m),
+     "cache_witness_of($self, /, key)\n--\n\nThe witness the key's cache entry was built from, or None when "
+     "the key is not cached."},
+    {"cached_index", RV_FAST(rv_lake_cached_index_m),
+     "cached_index($self, /, key)\n--\n\nThe key's cached RabitqPlusIndex, or None.\n\nRead-only (shared "
+     "with the lake's searches); the lake may update it in place with the backend's changes."},
+    {"cache_stats", rv_lake_stats_m, METH_NOARGS,
+     "cache_stats($self, /)\n--\n\nThe lake's cache counters (CacheStats)."},
+    {"cache_stats_by_backend", rv_lake_stats_backend_m, METH_NOARGS,
+     "cache_stats_by_backend($self, /)\n--\n\nCacheStats per backend name."},
     {"cache_stats_by_collection", rv_lake_stats_collection_m, METH_NOARGS,
-     "cache_stats_by_collection() -> dict[tuple[str, str], CacheStats]"},
+     "cache_stats_by_collection($self, /)\n--\n\nCacheStats per (backend, collection) key."},
     {"session", rv_lake_session_m, METH_NOARGS,
-     "session() -> LakeSession\n\nA consistent snapshot: each key is checked once for the whole session. Use "
-     "as `with lake.session() as s:`; on exit, entries used are saved to cache_dir when one is set."},
+     "session($self, /)\n--\n\nA consistent snapshot: each key is checked once for the whole session.\n\nUse "
+     "as `with lake.session() as s:`; on exit, the entries used are saved to cache_dir when one is set."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1201,12 +1325,13 @@ static void rv_session_dealloc(PyObject *obj)
 }
 
 static PyMethodDef rv_session_methods[] = {
-    {"search_one", RV_FAST(rv_session_search_one), "RuLake.search_one within the session's snapshot."},
-    {"search_batch", RV_FAST(rv_session_search_batch), "RuLake.search_batch within the session's snapshot."},
-    {"search_federated", RV_FAST(rv_session_search_fed), "RuLake.search_federated within the session's snapshot."},
-    {"close", rv_session_close_m, METH_NOARGS, "Releases the snapshot (saving entries to cache_dir if set)."},
-    {"__enter__", rv_session_enter, METH_NOARGS, NULL},
-    {"__exit__", rv_session_exit, METH_VARARGS, NULL},
+    {"search_one", RV_FAST(rv_session_search_one), RV_SEARCH_ONE_DOC "\n\nWithin the session's snapshot."},
+    {"search_batch", RV_FAST(rv_session_search_batch), RV_SEARCH_BATCH_DOC "\n\nWithin the session's snapshot."},
+    {"search_federated", RV_FAST(rv_session_search_fed), RV_SEARCH_FED_DOC "\n\nWithin the session's snapshot."},
+    {"close", rv_session_close_m, METH_NOARGS,
+     "close($self, /)\n--\n\nReleases the snapshot, saving its entries to the lake's cache_dir when one is set."},
+    {"__enter__", rv_session_enter, METH_NOARGS, "__enter__($self, /)\n--\n\nReturns the session."},
+    {"__exit__", rv_session_exit, METH_VARARGS, "__exit__($self, /, *exc_info)\n--\n\nCloses the session."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1272,16 +1397,19 @@ static PyMethodDef rv_lake_module_methods[] = {
 /* ---- types -------------------------------------------------------------------------------- */
 
 static PyType_Slot rv_local_slots[] = {
-    {Py_tp_doc, (void *)"LocalBackend(*, name='local'): collections held in memory.\n\nupsert(collection, ids, "
-                        "vectors), delete(collection, ids), drop(collection), list_collections()."},
+    {Py_tp_doc, (void *)"LocalBackend(*, name='local')\n--\n\nCollections held in memory, under a unique backend "
+                        "name.\n\nupsert(collection, ids, vectors), delete(collection, ids), drop(collection), "
+                        "list_collections(). Keeps a bounded log of its writes so a RuLake can update its cache in "
+                        "place."},
     {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_local_init}, {Py_tp_dealloc, rv_backend_dealloc},
     {Py_tp_methods, rv_backend_methods}, {Py_tp_getset, rv_local_getset}, {Py_tp_repr, rv_backend_repr},
     {0, NULL},
 };
 
 static PyType_Slot rv_fs_slots[] = {
-    {Py_tp_doc, (void *)"FsBackend(*, name='fs', root): one upstream ruvec1 file per collection under root.\n\n"
-                        "Same methods as LocalBackend; every write is an atomic rewrite of the collection's file."},
+    {Py_tp_doc, (void *)"FsBackend(*, name='fs', root)\n--\n\nOne upstream ruvec1 file per collection under root."
+                        "\n\nSame methods as LocalBackend; every write is an atomic rewrite of the collection's "
+                        "file."},
     {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_fs_init}, {Py_tp_dealloc, rv_backend_dealloc},
     {Py_tp_methods, rv_backend_methods}, {Py_tp_getset, rv_fs_getset}, {Py_tp_repr, rv_backend_repr},
     {0, NULL},
@@ -1300,7 +1428,8 @@ static PyType_Slot rv_lake_slots[] = {
 };
 
 static PyType_Slot rv_session_slots[] = {
-    {Py_tp_doc, (void *)"A RuLake session (from lake.session()): one freshness check per key."},
+    {Py_tp_doc, (void *)"A RuLake session (from lake.session()): one freshness check per key, a consistent "
+                        "snapshot."},
     {Py_tp_dealloc, rv_session_dealloc}, {Py_tp_methods, rv_session_methods}, {0, NULL},
 };
 

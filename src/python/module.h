@@ -176,6 +176,9 @@ int rv_py_lake_types_init(PyObject *module, rv_module_state *st);
 PyObject *rv_py_lake_attr(rv_module_state *st, const char *name);
 /* A C backend calling a Python BackendAdapter (GIL re-acquired in every callback). */
 rv_status rv_py_adapter_backend_new(PyObject *adapter, const char *name, rv_backend **out);
+/* The exception an adapter backend raised that became (a part of) message, as a new reference
+ * handed over once, or NULL. GIL held. */
+PyObject *rv_py_adapter_take_cause(rv_backend *b, const char *message);
 /* A str argument as UTF-8 without embedded NULs (borrowed from obj). */
 int rv_py_str_get(rv_module_state *st, PyObject *obj, const char *what, const char **out);
 
