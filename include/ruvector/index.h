@@ -163,6 +163,15 @@ size_t rv_index_memory_bytes(const rv_index *idx);
  * (and codes) per id. Row order does not matter. */
 bool rv_index_equal(const rv_index *a, const rv_index *b);
 
+/* Verifies the index's internal invariants (Redis's hnsw_validate_graph idea), for tests, fuzz
+ * targets and users who suspect a bug: the id map against the ids, retained vectors finite with
+ * matching cached norms; for RaBitQ, each list slot's row against the row maps, list sizes
+ * against the row count, zero code bits past the dimension and zero padding nibbles, finite
+ * factors (err >= 0) and centroids, levels within the code width, and every retained vector
+ * within its list's radius (the bound searches prune with). O(n dim). Read lock.
+ * Errors: INTERNAL naming the first broken invariant, NO_MEMORY. */
+rv_status rv_index_check(const rv_index *idx);
+
 /* Saves atomically (temp file in the same directory, fsync, rename, fsync of the directory).
  * Errors: IO. */
 rv_status rv_index_save(const rv_index *idx, const char *path);

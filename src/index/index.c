@@ -355,6 +355,45 @@ bool rv_index_equal(const rv_index *a, const rv_index *b)
     return eq;
 }
 
+/* ---- validation -------------------------------------------------------------------------- */
+
+/* The store's invariants: the id map and the ids agree row for row, retained vectors are finite
+ * and their cached squared norms match them. */
+static rv_status rv_store_check(const rv_store *s)
+{
+    if (s->n > s->cap || s->map.count != s->n)
+        return rv_fail(RV_ERR_INTERNAL, "%zu rows, capacity %zu, %zu ids mapped", s->n, s->cap, s->map.count);
+    for (size_t r = 0; r < s->n; r++) {
+        uint64_t at;
+        if (!rv_idmap_get(&s->map, s->ids[r], &at) || at != r)
+            return rv_fail(RV_ERR_INTERNAL, "id %lld of row %zu is not mapped to that row", (long long)s->ids[r], r);
+    }
+    if (!s->retain)
+        return RV_OK;
+    size_t row, col;
+    if (!rv_rows_finite(s->vectors, s->n, s->dim, &row, &col))
+        return rv_fail(RV_ERR_INTERNAL, "stored vector %zu has a non-finite value at column %zu", row, col);
+    for (size_t r = 0; r < s->n; r++) {
+        double sum = 0;
+        for (size_t t = 0; t < s->dim; t++)
+            sum += (double)s->vectors[r * s->dim + t] * s->vectors[r * s->dim + t];
+        if (fabs(s->norms[r] - sum) > s->dim * 1.2e-7 * sum + 1e-30) /* a float dot of d squares */
+            return rv_fail(RV_ERR_INTERNAL, "row %zu's cached norm %g is not its squared length %g", r,
+                           (double)s->norms[r], sum);
+    }
+    return RV_OK;
+}
+
+rv_status rv_index_check(const rv_index *idx)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&idx->lock);
+    rv_status st = rv_store_check(&idx->store);
+    if (st == RV_OK && idx->rq)
+        st = rv_rabitq_check(idx->rq, &idx->store);
+    pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);
+    return st;
+}
+
 /* ---- cache updates (RuLake) ------------------------------------------------------------------
  * The lake keeps its cached indexes frozen against users and brings them up to date itself with
  * the changes a backend reports. Separate from add/remove above: it bypasses the freeze (never

@@ -1029,3 +1029,85 @@ rv_status rv_rabitq_import_rows(rv_rabitq *rq, size_t n, const uint64_t *codes, 
     }
     return RV_OK;
 }
+
+/* ---- validation (rv_index_check) --------------------------------------------------------- */
+
+#define RV_BROKEN(...) rv_fail(RV_ERR_INTERNAL, __VA_ARGS__)
+
+static bool rv_fac_sane(rv_fac f)
+{
+    return isfinite(f.add) && isfinite(f.scale) && isfinite(f.err) && f.err >= 0.0f;
+}
+
+/* One list's slots: rows map back to the slot, codes carry no bits past the dimension, padding
+ * slots of the last block are all-zero nibbles, factors are finite with err >= 0, levels fit
+ * the code width, and (retained vectors) every vector lies within the list's radius. */
+static rv_status rv_rabitq_check_list(const rv_rabitq *rq, const rv_store *s, uint32_t l, uint64_t *code)
+{
+    const rv_ivf_list *L = &rq->lists[l];
+    const size_t d = rq->dim, words = rq->words;
+    if (L->n > L->cap || L->cap % RV_FS_BLOCK != 0)
+        return RV_BROKEN("list %u holds %zu of capacity %zu (a multiple of %u)", l, L->n, L->cap, RV_FS_BLOCK);
+    if (!isfinite(L->radius) || L->radius < 0.0f)
+        return RV_BROKEN("list %u has radius %g", l, (double)L->radius);
+    for (size_t p = 0; p < rv_round_up(L->n, RV_FS_BLOCK); p++) {
+        rv_fs_get(L->sign, words, p, code);
+        size_t first_pad = p < L->n ? d : 0; /* bits from here on must be zero */
+        for (size_t b = first_pad; b < words * 64; b++)
+            if (code[b / 64] >> (b % 64) & 1u)
+                return p < L->n ? RV_BROKEN("list %u slot %zu has sign bit %zu set past dim %zu", l, p, b, d)
+                                : RV_BROKEN("list %u padding slot %zu is not zero (bit %zu)", l, p, b);
+        if (p >= L->n)
+            continue;
+        uint32_t row = L->rows[p];
+        if (row >= s->n || rq->row_list[row] != l || rq->row_pos[row] != p)
+            return RV_BROKEN("list %u slot %zu names row %u, which maps elsewhere", l, p, row);
+        rv_fac f = rv_f1_get(rq, L->f1, p);
+        if (!rv_fac_sane(f) || f.lsum > d)
+            return RV_BROKEN("list %u slot %zu (id %lld) has bad sign-code factors", l, p, (long long)s->ids[row]);
+        if (rq->bits > 1) {
+            if (!rv_fac_sane(L->fx[p]))
+                return RV_BROKEN("list %u slot %zu (id %lld) has bad %u-bit factors", l, p, (long long)s->ids[row], rq->bits);
+            const uint8_t *ex = L->ex + p * rq->ex_bytes;
+            for (size_t i = 0; i < d; i++)
+                if (rv_ex_level(ex, rq->bits, i) >> rq->bits)
+                    return RV_BROKEN("list %u slot %zu level %zu exceeds %u bits", l, p, i, rq->bits);
+        }
+        if (s->retain) {
+            double dist2 = 0;
+            const float *x = s->vectors + (size_t)row * d, *c = rq->centroids + (size_t)l * d;
+            for (size_t t = 0; t < d; t++)
+                dist2 += ((double)x[t] - c[t]) * ((double)x[t] - c[t]);
+            double r = L->radius;
+            if (sqrt(dist2) > r * (1 + 1e-5) + 1e-6)
+                return RV_BROKEN("id %lld lies %g from list %u's centroid, past its radius %g", (long long)s->ids[row],
+                                 sqrt(dist2), l, r);
+        }
+    }
+    return RV_OK;
+}
+
+rv_status rv_rabitq_check(const rv_rabitq *rq, const rv_store *s)
+{
+    if (rq->nlist == 0)
+        return s->n == 0 ? RV_OK : RV_BROKEN("%zu vectors but no lists", s->n);
+    if (s->n > rq->row_cap)
+        return RV_BROKEN("%zu rows but row maps of %zu", s->n, rq->row_cap);
+    size_t bad_row, bad_col;
+    if (!rv_rows_finite(rq->centroids, rq->nlist, rq->dim, &bad_row, &bad_col) ||
+        !rv_rows_finite(rq->centroids_rot, rq->nlist, rq->dim, &bad_row, &bad_col))
+        return RV_BROKEN("centroid %zu has a non-finite value at column %zu", bad_row, bad_col);
+    size_t total = 0;
+    for (uint32_t l = 0; l < rq->nlist; l++)
+        total += rq->lists[l].n;
+    if (total != s->n)
+        return RV_BROKEN("the lists hold %zu entries, the store %zu rows", total, s->n);
+    uint64_t *code = rv_alloc(rq->words * sizeof(uint64_t));
+    if (!code)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory checking an index");
+    rv_status st = RV_OK;
+    for (uint32_t l = 0; l < rq->nlist && st == RV_OK; l++)
+        st = rv_rabitq_check_list(rq, s, l, code);
+    rv_free(code);
+    return st;
+}

@@ -87,6 +87,10 @@ rv_status rv_rabitq_search(const rv_rabitq *rq, const rv_store *s, const float *
                            size_t kk, const rv_search_params *sp, int64_t *ids, float *scores,
                            size_t *counts);
 
+/* rv_index_check's RaBitQ part (see index.h). Errors: INTERNAL naming the broken invariant,
+ * NO_MEMORY. */
+rv_status rv_rabitq_check(const rv_rabitq *rq, const rv_store *s);
+
 bool rv_rabitq_equal(const rv_rabitq *a, const rv_store *sa, const rv_rabitq *b, const rv_store *sb);
 size_t rv_rabitq_bytes(const rv_rabitq *rq);
 

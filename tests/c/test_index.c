@@ -5,6 +5,8 @@
 
 #include "base/internal.h"
 #include "check.h"
+#include "index/fastscan.h"
+#include "index/internal.h"
 #include "ruvector/index.h"
 
 /* Checks that (ids, scores) is a correct exact top-kk: scores match each id's true distance,
@@ -189,9 +191,63 @@ static void test_cancel(void)
     rv_free(x);
 }
 
+/* rv_index_check holds on healthy indexes through build, add, remove and every kind, and names
+ * each broken invariant planted in a copy's internals. */
+static void test_check(void)
+{
+    const uint32_t d = 70; /* not a multiple of 64: codes have padding bits */
+    const size_t n = 300;
+    float *x = rv_alloc(n * d * sizeof(float));
+    rv_test_fill(x, n * d, 21);
+    for (int kind = RV_INDEX_FLAT_F32; kind <= RV_INDEX_RABITQ_ASYM; kind++) {
+        rv_index *idx;
+        CHECK(rv_index_build((rv_index_kind)kind, d, NULL, x, NULL, n - 3, NULL, &idx) == RV_OK);
+        CHECK(rv_index_check(idx) == RV_OK);
+        int64_t extra[3] = {1000, 1001, 1002};
+        CHECK(rv_index_add(idx, extra, x + (n - 3) * d, 3, d, NULL) == RV_OK);
+        for (int64_t id = 0; id < 40; id += 3)
+            CHECK(rv_index_remove(idx, id) == RV_OK);
+        CHECK(rv_index_check(idx) == RV_OK);
+        rv_index_destroy(idx);
+    }
+    /* Planted faults, one at a time, each on a fresh RaBitQ Plus index. */
+    for (int fault = 0; fault < 7; fault++) {
+        rv_index *idx;
+        CHECK(rv_index_build(RV_INDEX_RABITQ_PLUS, d, NULL, x, NULL, n, NULL, &idx) == RV_OK);
+        rv_rabitq *rq = idx->rq;
+        rv_ivf_list *L = &rq->lists[0];
+        for (uint32_t l = 0; L->n == 0 || L->n % RV_FS_BLOCK == 0; l++) /* a list with padding slots */
+            L = &rq->lists[l];
+        const char *want = NULL;
+        uint64_t code[2] = {0};
+        switch (fault) {
+        case 0: idx->store.norms[5] *= 1.01f; want = "cached norm"; break;
+        case 1: idx->store.ids[7] = 123456789; want = "not mapped"; break;
+        case 2: L->radius *= 0.5f; want = "past its radius"; break;
+        case 3: rq->row_pos[L->rows[0]] += 1; want = "maps elsewhere"; break;
+        case 4:
+            code[1] = 1ull << 63; /* bit 127, past dim 70 */
+            rv_fs_put(L->sign, rq->words, 0, code);
+            want = "past dim";
+            break;
+        case 5:
+            code[0] = 1; /* a padding slot of the last block */
+            rv_fs_put(L->sign, rq->words, L->n, code);
+            want = "padding slot";
+            break;
+        case 6: rq->centroids[3] = NAN; want = "non-finite"; break;
+        }
+        CHECK(rv_index_check(idx) == RV_ERR_INTERNAL);
+        CHECK(strstr(rv_last_error(), want) != NULL);
+        rv_index_destroy(idx);
+    }
+    rv_free(x);
+}
+
 void test_index(void)
 {
     test_search_vs_oracle();
     test_mutation_and_errors();
     test_cancel();
+    test_check();
 }
