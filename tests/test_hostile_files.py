@@ -238,6 +238,27 @@ def test_checksum_valid_hostile_file_raises(tmp_path: pathlib.Path, name: str, b
         CLASSES[base].load(bad)
 
 
+def test_rabitq_row_count_cap(tmp_path: pathlib.Path) -> None:
+    """n = 2^32 rows would wrap the lists' 32-bit row numbers. A file that large is made sparse:
+    the container reader checks only the layout, and the loader META before reading the rest."""
+    n = 1 << 32
+    meta = struct.pack("<IIQ", 2, D, n) + bytes(16)
+    ids_len = n * 8
+    # header 64 + table 2 x 32 = 128; META at 128..160; IDS0 at 192, 2^35 bytes (all zero: sparse)
+    table = (b"META" + struct.pack("<IQQQ", 0, 128, len(meta), containers.xxh3_64(meta)) +
+             b"IDS0" + struct.pack("<IQQQ", 0, 192, ids_len, 0))  # IDS0's checksum is never reached
+    size = 192 + ids_len
+    head = containers.MAGIC + struct.pack("<I", 1) + b"IDX1" + struct.pack("<IIQQ", 1, 2, size, containers.xxh3_64(table))
+    head += bytes(16)
+    head += struct.pack("<Q", containers.xxh3_64(head))
+    path = tmp_path / "sparse.rvx"
+    with open(path, "wb") as f:
+        f.write(head + table + meta + bytes(32))
+        f.truncate(size)
+    with pytest.raises(ruvector.PersistError, match="META claims 4294967296 vectors; a RaBitQ index holds at most"):
+        ruvector.RabitqIndex.load(path)
+
+
 # ---- upstream rbpx0001 (no checksums): the header checks not covered in test_rabitq_persist.py --
 
 

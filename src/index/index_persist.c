@@ -186,6 +186,10 @@ rv_status rv_index_load(const char *path, rv_index **out)
     if (n > r.file_size / sizeof(int64_t))
         RV_BAD("'%s' META claims %llu vectors, more than its %llu bytes can hold", path, (unsigned long long)n,
                (unsigned long long)r.file_size);
+    /* Rows are numbered in 32 bits in the RaBitQ lists (rv_rabitq_add's cap): more would wrap. */
+    if (kind != RV_INDEX_FLAT_F32 && n > UINT32_MAX - 1)
+        RV_BAD("'%s' META claims %llu vectors; a RaBitQ index holds at most %u", path, (unsigned long long)n,
+               UINT32_MAX - 1);
     size_t vec_bytes;
     if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes))
         RV_BAD("'%s' META claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);

@@ -39,10 +39,12 @@ static void write_file(const char *path, const unsigned char *buf, size_t len)
 }
 
 /* Rewrites the container at src to dst with one section edited in place (edit(data, length, arg))
- * and every checksum recomputed, so the result reaches the loader's content checks. */
+ * and `extra` zero bytes appended to it, and every checksum recomputed, so the result reaches the
+ * loader's content checks. */
 typedef void (*section_edit)(unsigned char *data, uint64_t length, const void *arg);
 
-static rv_status recontain(const char *src, const char *dst, uint32_t tag, section_edit edit, const void *arg)
+static rv_status recontain(const char *src, const char *dst, uint32_t tag, section_edit edit, const void *arg,
+                           size_t extra)
 {
     rv_container_reader r;
     rv_status st = rv_container_open(&r, src, RV_FOURCC('I', 'D', 'X', '1'));
@@ -52,11 +54,14 @@ static rv_status recontain(const char *src, const char *dst, uint32_t tag, secti
     uint32_t count = 0;
     for (; count < r.count && st == RV_OK; count++) {
         const rv_section_info *s = &r.sections[count];
-        unsigned char *buf = rv_alloc(s->length ? s->length : 1);
+        size_t grow = s->tag == tag ? extra : 0;
+        unsigned char *buf = rv_alloc(s->length + grow + 1);
         st = buf ? rv_container_read(&r, s, buf) : RV_ERR_NO_MEMORY;
-        if (st == RV_OK && s->tag == tag)
+        if (st == RV_OK && s->tag == tag) {
+            memset(buf + s->length, 0, grow);
             edit(buf, s->length, arg);
-        secs[count] = (rv_section){s->tag, buf, s->length};
+        }
+        secs[count] = (rv_section){s->tag, buf, s->length + grow};
     }
     uint32_t version = r.payload_version;
     rv_container_close(&r);
@@ -80,6 +85,10 @@ static void edit_f32(unsigned char *d, uint64_t len, const void *arg)
     const edit_f32_arg *a = arg;
     if ((a->at + 1) * 4 <= len)
         memcpy(d + a->at * 4, &a->value, 4);
+}
+static void edit_none(unsigned char *d, uint64_t len, const void *arg)
+{
+    (void)d, (void)len, (void)arg;
 }
 static void edit_or_u64(unsigned char *d, uint64_t len, const void *arg)
 {
@@ -118,31 +127,44 @@ static void test_hostile_rabitq(const char *dir)
             uint32_t u;
             float f;
             const char *want;
+            size_t extra;
         } cases[] = {
-            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, 5, 3, 0, "LIST row 5 names list 3, but the index has 3 lists"},
-            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, N - 1, 0x7fffffffu, 0, "LIST row 59 names list 2147483647"},
-            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, 0, 0xffffffffu, 0, "LIST row 0 names list 4294967295"},
+            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, 5, 3, 0, "LIST row 5 names list 3, but the index has 3 lists", 0},
+            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, N - 1, 0x7fffffffu, 0, "LIST row 59 names list 2147483647", 0},
+            {RV_FOURCC('L', 'I', 'S', 'T'), edit_u32, 0, 0xffffffffu, 0, "LIST row 0 names list 4294967295", 0},
             {RV_FOURCC('C', 'O', 'D', 'E'), edit_or_u64, (4 * bits + bits - 1) * W + W - 1, 63, 0,
-             "CODE row 4 plane"},
-            {RV_FOURCC('C', 'O', 'D', 'E'), edit_or_u64, (N - 1) * bits * W + 1, D % 64, 0, "CODE row 59 plane 0"},
-            {RV_FOURCC('R', 'A', 'D', 'I'), edit_f32, 2, 0, -1.0f, "RADI list 2 has a negative radius"},
-            {RV_FOURCC('R', 'A', 'D', 'I'), edit_f32, 1, 0, NAN, "RADI list 1 has a non-finite radius"},
-            {RV_FOURCC('C', 'E', 'N', 'T'), edit_f32, 2 * D + 69, 0, INFINITY, "CENT list 2 has a non-finite"},
-            {RV_FOURCC('F', 'A', 'C', 'T'), edit_f32, 3 * 7 + 2, 0, NAN, "FACT row 7 has a non-finite"},
-            {RV_FOURCC('F', 'A', 'C', '1'), edit_f32, 3 * 8, 0, -INFINITY, "FAC1 row 8 has a non-finite"},
-            {RV_FOURCC('R', 'O', 'T', 'M'), edit_f32, 4, 0, NAN, "ROTM (the rotation) has non-finite"},
-            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 5, 0, 0, "PARM has inconsistent"},  /* nlist 0, n 60 */
-            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 5, 70000, 0, "PARM has inconsistent"},
-            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 6, 3, 0, "PARM has inconsistent"},  /* words */
-            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 7, 9, 0, "PARM has invalid parameters: bits"},
+             "CODE row 4 plane", 0},
+            {RV_FOURCC('C', 'O', 'D', 'E'), edit_or_u64, (N - 1) * bits * W + 1, D % 64, 0, "CODE row 59 plane 0", 0},
+            {RV_FOURCC('R', 'A', 'D', 'I'), edit_f32, 2, 0, -1.0f, "RADI list 2 has a negative radius", 0},
+            {RV_FOURCC('R', 'A', 'D', 'I'), edit_f32, 1, 0, NAN, "RADI list 1 has a non-finite radius", 0},
+            {RV_FOURCC('C', 'E', 'N', 'T'), edit_f32, 2 * D + 69, 0, INFINITY, "CENT list 2 has a non-finite", 0},
+            {RV_FOURCC('F', 'A', 'C', 'T'), edit_f32, 3 * 7 + 2, 0, NAN, "FACT row 7 has a non-finite", 0},
+            {RV_FOURCC('F', 'A', 'C', '1'), edit_f32, 3 * 8, 0, -INFINITY, "FAC1 row 8 has a non-finite", 0},
+            {RV_FOURCC('R', 'O', 'T', 'M'), edit_f32, 4, 0, NAN, "ROTM (the rotation) has non-finite", 0},
+            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 5, 0, 0, "PARM has inconsistent", 0},  /* nlist 0, n 60 */
+            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 5, 70000, 0, "PARM has inconsistent", 0},
+            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 6, 3, 0, "PARM has inconsistent", 0},  /* words */
+            {RV_FOURCC('P', 'A', 'R', 'M'), edit_u32, 7, 9, 0, "PARM has invalid parameters: bits", 0},
+            /* a section longer than META/PARM imply: read into a buffer of the implied size, it
+             * would overflow it */
+            {RV_FOURCC('I', 'D', 'S', '0'), edit_none, 0, 0, 0, "IDS section is 488 bytes, expected 480", 8},
+            {RV_FOURCC('R', 'O', 'T', 'M'), edit_none, 0, 0, 0, "ROTM section is 19604 bytes", 4},
+            {RV_FOURCC('C', 'E', 'N', 'T'), edit_none, 0, 0, 0, "CENT section is 844 bytes", 4},
+            {RV_FOURCC('R', 'A', 'D', 'I'), edit_none, 0, 0, 0, "RADI section is 16 bytes", 4},
+            {RV_FOURCC('L', 'I', 'S', 'T'), edit_none, 0, 0, 0, "LIST section is 244 bytes", 4},
+            {RV_FOURCC('C', 'O', 'D', 'E'), edit_none, 0, 0, 0, "CODE section is", 8},
+            {RV_FOURCC('F', 'A', 'C', 'T'), edit_none, 0, 0, 0, "FACT section is 732 bytes", 12},
+            {RV_FOURCC('F', 'A', 'C', '1'), edit_none, 0, 0, 0, "FAC1 section is 732 bytes", 12},
+            {RV_FOURCC('V', 'E', 'C', 'S'), edit_none, 0, 0, 0, "VECS section is 16804 bytes", 4},
         };
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            if (bits == 1 && cases[c].tag == RV_FOURCC('F', 'A', 'C', '1'))
+            if ((bits == 1 && cases[c].tag == RV_FOURCC('F', 'A', 'C', '1')) ||
+                (kinds[kk] == RV_INDEX_RABITQ && cases[c].tag == RV_FOURCC('V', 'E', 'C', 'S')))
                 continue;
             edit_u32_arg au = {cases[c].at, cases[c].u};
             edit_f32_arg af = {cases[c].at, cases[c].f};
             const void *arg = cases[c].edit == edit_f32 ? (const void *)&af : (const void *)&au;
-            CHECK(recontain(good, bad, cases[c].tag, cases[c].edit, arg) == RV_OK);
+            CHECK(recontain(good, bad, cases[c].tag, cases[c].edit, arg, cases[c].extra) == RV_OK);
             rv_status st = rv_index_load(bad, &b);
             CHECK_MSG(st == RV_ERR_FORMAT && strstr(rv_last_error(), cases[c].want), "kind %d case %zu (%s): %s: %s",
                       (int)kinds[kk], c, cases[c].want, rv_status_name(st), rv_last_error());
@@ -151,7 +173,7 @@ static void test_hostile_rabitq(const char *dir)
         }
         /* The helper itself: an identity edit gives a file that loads and equals the index. */
         edit_u32_arg same = {0, 0};
-        CHECK(recontain(good, bad, RV_FOURCC('N', 'O', 'N', 'E'), edit_u32, &same) == RV_OK);
+        CHECK(recontain(good, bad, RV_FOURCC('N', 'O', 'N', 'E'), edit_u32, &same, 0) == RV_OK);
         CHECK(rv_index_load(bad, &b) == RV_OK && rv_index_equal(a, b));
         rv_index_destroy(b);
         rv_index_destroy(a);
