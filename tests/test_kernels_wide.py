@@ -29,9 +29,9 @@ D, N, NQ, K = 4096, 1000, 40, 10
 Cls = type[ruvector.RabitqIndex] | type[ruvector.RabitqPlusIndex] | type[ruvector.RabitqAsymIndex]
 # (class, index kind in META, rerank_factor, bits, recall@10 floor against brute force)
 CASES: list[tuple[Cls, int, int, int, float]] = [
-    (ruvector.RabitqIndex, 2, 1, 1, 0.35),
-    (ruvector.RabitqPlusIndex, 3, 20, 4, 0.99),
-    (ruvector.RabitqAsymIndex, 4, 1, 4, 0.8),
+    (ruvector.RabitqIndex, 2, 1, 1, 0.6),  # measured 0.725
+    (ruvector.RabitqPlusIndex, 3, 20, 4, 0.99),  # 1.0
+    (ruvector.RabitqAsymIndex, 4, 1, 4, 0.85),  # 0.9425
 ]
 
 CHILD = r"""
@@ -95,7 +95,8 @@ def test_avx2_and_scalar_searches_agree_at_4096(tmp_path: pathlib.Path) -> None:
         a_sc, s_sc = runs["avx2"][f"scores{i}"], runs["scalar"][f"scores{i}"]
         assert a_ids.shape == (NQ, K)
         np.testing.assert_array_equal(a_ids, s_ids, err_msg=cls.__name__)
-        # The search kernels are specified bit-identical to their scalar twins (kernels.h).
+        # The search kernels are specified bit-identical to their scalar twins (kernels.h); measured
+        # equal. The tolerance only allows for a future kernel that is not.
         np.testing.assert_allclose(a_sc, s_sc, rtol=1e-6, atol=0, err_msg=cls.__name__)
         recall = np.mean([len(set(a) & set(t)) / K for a, t in zip(a_ids, truth)])
         assert recall >= floor, (cls.__name__, recall)
