@@ -96,7 +96,10 @@ def test_estimator_is_unbiased() -> None:
         truths.append(true)
     err, tru = np.concatenate(errors), np.concatenate(truths)
     assert abs(err.mean()) < 0.005 * tru.mean()  # bias under half a percent of the mean distance
-    assert np.sqrt((err**2).mean()) < 0.1 * tru.mean()  # and the estimates are informative
+    # RMSE / mean distance is 0.0546..0.0551 over five data/index seeds; with the centroid term's
+    # sign flipped it is 0.095..0.105 (and the bias does not move: that term has mean zero), so
+    # 0.07 separates a wrong correction with margin on both sides.
+    assert np.sqrt((err**2).mean()) < 0.07 * tru.mean()
 
 
 @pytest.mark.parametrize("cls", RABITQ)

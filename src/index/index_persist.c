@@ -19,7 +19,9 @@
  *
  * Load checks every section length against META/PARM (overflow-checked) before allocating, so
  * the largest allocation is bounded by the file's real size; then the content: ids unique,
- * values finite, list numbers in range, code padding bits zero. Anything off is RV_ERR_FORMAT.
+ * values finite, radii non-negative, list numbers in range (they index per-list arrays on import),
+ * code padding bits zero, no section the kind does not use. Anything off is RV_ERR_FORMAT, and
+ * the message names the section (tests/test_hostile_files.py crafts a file for each check).
  */
 #include <math.h>
 #include <stdio.h>
@@ -120,6 +122,13 @@ static bool rv_all_finite(const float *v, size_t count)
     return rv_rows_finite(v, count, 1, &row, &col);
 }
 
+/* As rv_all_finite, and *at is the first non-finite value's index. */
+static bool rv_all_finite_at(const float *v, size_t count, size_t *at)
+{
+    size_t col;
+    return rv_rows_finite(v, count, 1, at, &col);
+}
+
 /* Reads a section of exactly `bytes` into a fresh buffer. */
 static rv_status rv_read_new(rv_container_reader *r, uint32_t tag, const char *name, uint64_t bytes, void **out)
 {
@@ -170,16 +179,20 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if (meta[i])
             RV_BAD("'%s' META has non-zero reserved bytes", path);
     if (kind < RV_INDEX_FLAT_F32 || kind > RV_INDEX_RABITQ_ASYM)
-        RV_BAD("'%s' holds index kind %u, unknown to this build", path, kind);
+        RV_BAD("'%s' META holds index kind %u, unknown to this build", path, kind);
     if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM)
-        RV_BAD("'%s' claims dim %u (allowed %u..%u)", path, dim, RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
+        RV_BAD("'%s' META claims dim %u (allowed %u..%u)", path, dim, RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
     /* n is bounded by the file size before anything is allocated. */
     if (n > r.file_size / sizeof(int64_t))
-        RV_BAD("'%s' claims %llu vectors, more than its %llu bytes can hold", path, (unsigned long long)n,
+        RV_BAD("'%s' META claims %llu vectors, more than its %llu bytes can hold", path, (unsigned long long)n,
                (unsigned long long)r.file_size);
+    /* Rows are numbered in 32 bits in the RaBitQ lists (rv_rabitq_add's cap): more would wrap. */
+    if (kind != RV_INDEX_FLAT_F32 && n > UINT32_MAX - 1)
+        RV_BAD("'%s' META claims %llu vectors; a RaBitQ index holds at most %u", path, (unsigned long long)n,
+               UINT32_MAX - 1);
     size_t vec_bytes;
     if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes))
-        RV_BAD("'%s' claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
+        RV_BAD("'%s' META claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
 
     uint32_t nlist = 0, words = (dim + 63) / 64, bits = 1;
     if (kind == RV_INDEX_FLAT_F32) {
@@ -201,15 +214,15 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK) {
             char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
             snprintf(why, sizeof why, "%s", rv_last_error());
-            RV_BAD("'%s' has invalid parameters: %s", path, why);
+            RV_BAD("'%s' PARM has invalid parameters: %s", path, why);
         }
         if (fld[4] != words || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
-            RV_BAD("'%s' has inconsistent RaBitQ parameters (words %u, nlist %u, n %llu)", path, fld[4], nlist,
-                   (unsigned long long)n);
+            RV_BAD("'%s' PARM has inconsistent RaBitQ parameters (words %u for dim %u, nlist %u of at most %u, n %llu)",
+                   path, fld[4], dim, nlist, RV_NLIST_MAX, (unsigned long long)n);
         if ((st = rv_read_new(&r, RV_SEC_ROTM, "ROTM", (uint64_t)dim * dim * sizeof(float), (void **)&rot)) != RV_OK)
             goto fail;
         if (!rv_all_finite(rot, (size_t)dim * dim))
-            RV_BAD("'%s' rotation has non-finite values", path);
+            RV_BAD("'%s' ROTM (the rotation) has non-finite values", path);
         if ((st = rv_index_new_ex((rv_index_kind)kind, dim, &p, rot, &idx)) != RV_OK)
             goto fail;
         bits = p.bits;
@@ -226,17 +239,17 @@ rv_status rv_index_load(const char *path, rv_index **out)
     if (s->retain && (st = rv_section_expect(&r, RV_SEC_VECS, "VECS", vec_bytes, &sv)) != RV_OK)
         goto fail;
     if (!s->retain && rv_container_find(&r, RV_SEC_VECS))
-        RV_BAD("'%s' has vectors that this kind of index does not keep", path);
+        RV_BAD("'%s' has a VECS section, but this kind of index keeps no vectors", path);
     if ((st = rv_store_reserve(s, (size_t)n)) != RV_OK || (st = rv_idmap_reserve(&s->map, (size_t)n)) != RV_OK)
         goto fail;
     if ((st = rv_container_read(&r, si, s->ids)) != RV_OK || (sv && (st = rv_container_read(&r, sv, s->vectors)) != RV_OK))
         goto fail;
     for (size_t i = 0; i < n; i++)
         if (!rv_idmap_insert(&s->map, s->ids[i], i))
-            RV_BAD("'%s' lists id %lld twice", path, (long long)s->ids[i]);
+            RV_BAD("'%s' IDS lists id %lld twice", path, (long long)s->ids[i]);
     size_t row, col;
     if (sv && !rv_rows_finite(s->vectors, (size_t)n, dim, &row, &col))
-        RV_BAD("'%s' vector at row %zu has a non-finite value", path, row);
+        RV_BAD("'%s' VECS row %zu has a non-finite value", path, row);
     s->n = (size_t)n;
     if (s->retain)
         rv_store_compute_norms(s, 0, s->n);
@@ -251,25 +264,42 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if (bits > 1 && (st = rv_read_new(&r, RV_SEC_FAC1, "FAC1", n * 3 * sizeof(float), (void **)&factors1)) != RV_OK)
             goto fail;
         if (bits == 1 && rv_container_find(&r, RV_SEC_FAC1))
-            RV_BAD("'%s' has sign-code factors that a 1-bit index does not keep", path);
-        if (!rv_all_finite(cent, (size_t)nlist * dim) || !rv_all_finite(radii, nlist) ||
-            !rv_all_finite(factors, (size_t)n * 3) || (factors1 && !rv_all_finite(factors1, (size_t)n * 3)))
-            RV_BAD("'%s' has non-finite centroids, radii or factors", path);
+            RV_BAD("'%s' has a FAC1 section: sign-code factors that a 1-bit index does not keep", path);
+        size_t bad;
+        if (!rv_all_finite_at(cent, (size_t)nlist * dim, &bad))
+            RV_BAD("'%s' CENT list %zu has a non-finite centroid", path, bad / dim);
+        if (!rv_all_finite_at(radii, nlist, &bad))
+            RV_BAD("'%s' RADI list %zu has a non-finite radius", path, bad);
+        if (!rv_all_finite_at(factors, (size_t)n * 3, &bad))
+            RV_BAD("'%s' FACT row %zu has a non-finite factor", path, bad / 3);
+        if (factors1 && !rv_all_finite_at(factors1, (size_t)n * 3, &bad))
+            RV_BAD("'%s' FAC1 row %zu has a non-finite factor", path, bad / 3);
         for (uint32_t l = 0; l < nlist; l++)
             if (radii[l] < 0)
-                RV_BAD("'%s' list %u has a negative radius", path, l);
+                RV_BAD("'%s' RADI list %u has a negative radius (%g)", path, l, (double)radii[l]);
+        /* The list numbers index the per-list arrays on import: out of range would write past them. */
         uint64_t pad_mask = dim % 64 ? ~0ull << (dim % 64) : 0;
         for (size_t i = 0; i < n; i++) {
             if (lists[i] >= nlist)
-                RV_BAD("'%s' row %zu names list %u of %u", path, i, lists[i], nlist);
+                RV_BAD("'%s' LIST row %zu names list %u, but the index has %u lists", path, i, lists[i], nlist);
             for (uint32_t b = 0; b < bits; b++)
                 if (codes[(i * bits + b) * words + words - 1] & pad_mask)
-                    RV_BAD("'%s' row %zu has code bits set beyond dim %u", path, i, dim);
+                    RV_BAD("'%s' CODE row %zu plane %u has bits set beyond dim %u", path, i, b, dim);
         }
         if (nlist && (st = rv_rabitq_set_lists(idx->rq, nlist, cent)) != RV_OK)
             goto fail;
         if ((st = rv_rabitq_import_rows(idx->rq, (size_t)n, codes, factors, factors1, lists, radii)) != RV_OK)
             goto fail;
+    }
+    /* Every section is one this kind reads: a foreign one is damage, not something to ignore. */
+    for (uint32_t i = 0; i < r.count; i++) {
+        uint32_t tag = r.sections[i].tag;
+        bool known = tag == RV_SEC_META || tag == RV_SEC_IDS || (tag == RV_SEC_VECS && s->retain) ||
+                     (idx->rq && (tag == RV_SEC_PARM || tag == RV_SEC_ROTM || tag == RV_SEC_CENT || tag == RV_SEC_RADI ||
+                                  tag == RV_SEC_LIST || tag == RV_SEC_CODE || tag == RV_SEC_FACT ||
+                                  (tag == RV_SEC_FAC1 && bits > 1)));
+        if (!known)
+            RV_BAD("'%s' has a section with tag 0x%08x that this kind of index (%u) does not use", path, tag, kind);
     }
     atomic_store(&idx->len, s->n);
     *out = idx;

@@ -113,17 +113,19 @@ void test_kernels(void)
 }
 
 /* fastscan_dot against <b, uq> computed bit by bit from plain codes (put into blocks with
- * rv_fs_put, tables from rv_fs_lut), and the AVX2 twin bit for bit. */
+ * rv_fs_put, tables from rv_fs_lut), and the AVX2 twin bit for bit. Up to 65 words (D = 4160):
+ * the AVX2 kernel sums at most 256 pairs (32 words) per pass in 16-bit lanes, so 33, 64 and 65
+ * words take two and three passes; all-ones codes against 255 levels fill each lane to the top. */
 static void test_fastscan_kernels(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
-    enum { N = 70, MAXW = 12 }; /* 3 blocks, the last one partly filled */
+    enum { N = 70, MAXW = 65 }; /* 3 blocks, the last one partly filled */
     uint64_t seed = 99, codes[N * MAXW], back[MAXW];
     uint8_t *blocks = rv_alloc(3 * MAXW * 256), *lut = rv_alloc(2 * MAXW * 256), uq[MAXW * 64];
     uint32_t a[3 * 32], b[3 * 32];
     for (size_t i = 0; i < RV_ARRAY_LEN(codes); i++)
         codes[i] = rv_test_rand(&seed);
-    size_t word_list[] = {1, 2, 3, 6, 12};
+    size_t word_list[] = {1, 2, 3, 6, 12, 31, 32, 33, 48, 64, 65};
     for (size_t wi = 0; wi < RV_ARRAY_LEN(word_list); wi++)
         for (unsigned qb = 1; qb <= 8; qb++) {
             size_t words = word_list[wi];
@@ -150,9 +152,28 @@ static void test_fastscan_kernels(void)
                 CHECK(a[r] == 0); /* empty slots hold zero nibbles */
             if (v) {
                 v->fastscan_dot(blocks, words, 3, lut, nluts, b);
-                CHECK(memcmp(a, b, sizeof a) == 0);
+                CHECK_MSG(memcmp(a, b, sizeof a) == 0, "words=%zu qb=%u", words, qb);
             }
         }
+    /* The largest sums: every bit set, every level 255 (two tables), past one pass. */
+    size_t full_list[] = {32, 33, 64, 65};
+    for (size_t wi = 0; wi < RV_ARRAY_LEN(full_list); wi++) {
+        size_t words = full_list[wi];
+        uint64_t ones[MAXW];
+        memset(ones, 0xff, sizeof ones);
+        memset(blocks, 0, 3 * MAXW * 256);
+        for (size_t r = 0; r < N; r++)
+            rv_fs_put(blocks, words, r, ones);
+        memset(uq, 255, words * 64);
+        unsigned nluts = rv_fs_lut(uq, words, 8, lut);
+        s->fastscan_dot(blocks, words, 3, lut, nluts, a);
+        for (size_t r = 0; r < N; r++)
+            CHECK_MSG(a[r] == (uint32_t)(words * 64 * 255), "full words=%zu row %zu: %u", words, r, a[r]);
+        if (v) {
+            v->fastscan_dot(blocks, words, 3, lut, nluts, b);
+            CHECK_MSG(memcmp(a, b, sizeof a) == 0, "full words=%zu: avx2 %u vs scalar %u", words, b[0], a[0]);
+        }
+    }
     /* move / clear / same keep the other slots intact */
     size_t words = 3;
     memset(blocks, 0, 3 * MAXW * 256);
@@ -175,15 +196,19 @@ static void test_fastscan_kernels(void)
     rv_free(lut);
 }
 
-/* levels_dot against the level-by-level sum, for nibble and byte packing; screen32 bit for bit. */
+/* levels_dot against the level-by-level sum, for nibble and byte packing, up to 65 words
+ * (D = 4160); screen32 (no word count: one block of 32 codes) bit for bit, with scan sums up to
+ * 2^31 - 1 as well as small ones. */
 static void test_levels_and_screen(void)
 {
     const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
     uint64_t seed = 7;
-    enum { MAXW = 7 };
+    enum { MAXW = 65 };
     uint8_t ex[MAXW * 64], uq[MAXW * 64], u[MAXW * 64];
-    for (size_t words = 1; words <= MAXW; words += 3)
+    const size_t word_list[] = {1, 4, 7, 31, 32, 33, 64, 65};
+    for (size_t wi = 0; wi < RV_ARRAY_LEN(word_list); wi++)
         for (unsigned bits = 2; bits <= 8; bits++) {
+            size_t words = word_list[wi];
             for (size_t i = 0; i < words * 64; i++) {
                 u[i] = (uint8_t)(rv_test_rand(&seed) & ((1u << bits) - 1));
                 uq[i] = (uint8_t)rv_test_rand(&seed);
@@ -199,9 +224,9 @@ static void test_levels_and_screen(void)
                 else
                     ex[i / 64 * 32 + i % 32] |= (uint8_t)(i % 64 < 32 ? u[i] : u[i] << 4);
             }
-            CHECK(s->levels_dot(ex, words, bits, uq) == want);
+            CHECK_MSG(s->levels_dot(ex, words, bits, uq) == want, "words=%zu bits=%u", words, bits);
             if (v)
-                CHECK(v->levels_dot(ex, words, bits, uq) == want);
+                CHECK_MSG(v->levels_dot(ex, words, bits, uq) == want, "avx2 words=%zu bits=%u", words, bits);
         }
     float f[6 * 32], e1[32], r1[32], e2[32], r2[32];
     uint32_t scan[32];
@@ -209,7 +234,7 @@ static void test_levels_and_screen(void)
         for (int i = 0; i < 6 * 32; i++)
             f[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f - (i >= 96 && i < 128 ? -1.0f : 0.5f);
         for (int j = 0; j < 32; j++)
-            scan[j] = (uint32_t)(rv_test_rand(&seed) % 4000000);
+            scan[j] = (uint32_t)(rv_test_rand(&seed) % (round < 100 ? 4000000u : 0x80000000u));
         float rnd[12];
         for (int i = 0; i < 12; i++)
             rnd[i] = (float)(rv_test_rand(&seed) % 20001) / 10000.0f;
