@@ -190,6 +190,9 @@ CASES: list[tuple[str, str, Callable[[Container], None], str]] = [
     ("radi-nan", "rabitq", set_f32(b"RADI", 1, float("nan")), "RADI list 1 has a non-finite radius"),
     ("radi-inf", "plus", set_f32(b"RADI", 0, float("inf")), "RADI list 0 has a non-finite radius"),
     ("radi-negative", "rabitq", set_f32(b"RADI", 2, -0.5), r"RADI list 2 has a negative radius \(-0.5\)"),
+    # A radius smaller than its rows' distances would make searches skip the list silently:
+    # rv_index_check at load sees it where the vectors are kept.
+    ("radi-too-small", "plus", set_f32(b"RADI", 1, 0.01), "consistent index: .*past its radius 0.01"),
     # LIST: the heap-write guard
     ("list-missing", "rabitq", drop(b"LIST"), "no LIST section"),
     ("list-length", "plus", resize(b"LIST", 4), "LIST section is 244 bytes, expected 240"),

@@ -301,6 +301,15 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if (!known)
             RV_BAD("'%s' has a section with tag 0x%08x that this kind of index (%u) does not use", path, tag, kind);
     }
+    /* What a search relies on but no section check sees (a radius smaller than its rows'
+     * distances would drop results silently; row maps that disagree): such a file is damage. */
+    if ((st = rv_index_check(idx)) == RV_ERR_INTERNAL) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", rv_last_error());
+        RV_BAD("'%s' does not hold a consistent index: %s", path, why);
+    } else if (st != RV_OK) {
+        goto fail;
+    }
     atomic_store(&idx->len, s->n);
     *out = idx;
     idx = NULL;
