@@ -7,6 +7,7 @@
 
 #include "base/container.h"
 #include "base/internal.h"
+#include "base/kernels.h"
 #include "index/flat.h"
 #include "index/internal.h"
 
@@ -373,13 +374,13 @@ static rv_status rv_store_check(const rv_store *s)
     size_t row, col;
     if (!rv_rows_finite(s->vectors, s->n, s->dim, &row, &col))
         return rv_fail(RV_ERR_INTERNAL, "stored vector %zu has a non-finite value at column %zu", row, col);
+    const rv_kernels *K = rv_kernels_get(); /* the kernel that computed them */
     for (size_t r = 0; r < s->n; r++) {
-        double sum = 0;
-        for (size_t t = 0; t < s->dim; t++)
-            sum += (double)s->vectors[r * s->dim + t] * s->vectors[r * s->dim + t];
-        if (fabs(s->norms[r] - sum) > s->dim * 1.2e-7 * sum + 1e-30) /* a float dot of d squares */
+        const float *v = s->vectors + r * s->dim;
+        float sum = K->dot(v, v, s->dim);
+        if (fabsf(s->norms[r] - sum) > 1e-6f * sum)
             return rv_fail(RV_ERR_INTERNAL, "row %zu's cached norm %g is not its squared length %g", r,
-                           (double)s->norms[r], sum);
+                           (double)s->norms[r], (double)sum);
     }
     return RV_OK;
 }

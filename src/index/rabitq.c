@@ -1044,19 +1044,22 @@ static bool rv_fac_sane(rv_fac f)
  * the code width, and (retained vectors) every vector lies within the list's radius. */
 static rv_status rv_rabitq_check_list(const rv_rabitq *rq, const rv_store *s, uint32_t l, uint64_t *code)
 {
+    const rv_kernels *K = rv_kernels_get();
     const rv_ivf_list *L = &rq->lists[l];
     const size_t d = rq->dim, words = rq->words;
     if (L->n > L->cap || L->cap % RV_FS_BLOCK != 0)
         return RV_BROKEN("list %u holds %zu of capacity %zu (a multiple of %u)", l, L->n, L->cap, RV_FS_BLOCK);
     if (!isfinite(L->radius) || L->radius < 0.0f)
         return RV_BROKEN("list %u has radius %g", l, (double)L->radius);
+    const uint64_t tail = d % 64 ? ~0ull << (d % 64) : 0; /* the last word's bits past dim */
     for (size_t p = 0; p < rv_round_up(L->n, RV_FS_BLOCK); p++) {
-        rv_fs_get(L->sign, words, p, code);
-        size_t first_pad = p < L->n ? d : 0; /* bits from here on must be zero */
-        for (size_t b = first_pad; b < words * 64; b++)
-            if (code[b / 64] >> (b % 64) & 1u)
-                return p < L->n ? RV_BROKEN("list %u slot %zu has sign bit %zu set past dim %zu", l, p, b, d)
-                                : RV_BROKEN("list %u padding slot %zu is not zero (bit %zu)", l, p, b);
+        if (p >= L->n || tail) {
+            rv_fs_get(L->sign, words, p, code);
+            for (size_t w = p < L->n ? words - 1 : 0; w < words; w++)
+                if (code[w] & (p < L->n ? tail : ~0ull))
+                    return p < L->n ? RV_BROKEN("list %u slot %zu has sign bits set past dim %zu", l, p, d)
+                                    : RV_BROKEN("list %u padding slot %zu is not zero (word %zu)", l, p, w);
+        }
         if (p >= L->n)
             continue;
         uint32_t row = L->rows[p];
@@ -1069,19 +1072,16 @@ static rv_status rv_rabitq_check_list(const rv_rabitq *rq, const rv_store *s, ui
             if (!rv_fac_sane(L->fx[p]))
                 return RV_BROKEN("list %u slot %zu (id %lld) has bad %u-bit factors", l, p, (long long)s->ids[row], rq->bits);
             const uint8_t *ex = L->ex + p * rq->ex_bytes;
-            for (size_t i = 0; i < d; i++)
+            for (size_t i = 0; rq->bits != 4 && rq->bits != 8 && i < d; i++) /* 4 and 8 bits fill their field */
                 if (rv_ex_level(ex, rq->bits, i) >> rq->bits)
                     return RV_BROKEN("list %u slot %zu level %zu exceeds %u bits", l, p, i, rq->bits);
         }
         if (s->retain) {
-            double dist2 = 0;
-            const float *x = s->vectors + (size_t)row * d, *c = rq->centroids + (size_t)l * d;
-            for (size_t t = 0; t < d; t++)
-                dist2 += ((double)x[t] - c[t]) * ((double)x[t] - c[t]);
-            double r = L->radius;
-            if (sqrt(dist2) > r * (1 + 1e-5) + 1e-6)
+            /* float distance: within d 2^-23 relative of the truth, well inside the 1e-4 slack */
+            double dist = sqrt((double)K->l2sq(s->vectors + (size_t)row * d, rq->centroids + (size_t)l * d, d));
+            if (dist > L->radius * (1 + 1e-4) + 1e-6)
                 return RV_BROKEN("id %lld lies %g from list %u's centroid, past its radius %g", (long long)s->ids[row],
-                                 sqrt(dist2), l, r);
+                                 dist, l, (double)L->radius);
         }
     }
     return RV_OK;
