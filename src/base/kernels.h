@@ -1,9 +1,17 @@
 /*
- * base/kernels.h — the SIMD-dispatched compute kernels and their contract.
+ * base/kernels.h — the generic SIMD-dispatched kernels, their contract, and the one CPU decision
+ * that every kernel domain follows.
  *
- * One table per instruction set; rv_kernels_get() returns the one chosen once per process.
- * Every kernel has a scalar twin in kernels_scalar.c, the reference the tests check against:
+ * Kernels live by domain, one table each, every table with a scalar twin (the reference the
+ * tests check the others against): this file's generic table (distances, GEMM micro-kernel,
+ * packing), index/rabitq_kernels.h (FastScan, levels, the RaBitQ screen) and
+ * embed/nn_kernels.h (GELU, softmax, LayerNorm; convolutions later). rv_simd() makes the one
+ * decision (CPUID + XGETBV, then RUVECTOR_SIMD=scalar|avx2|auto) once per process; each domain's
+ * rv_*_kernels_get() returns its table for that decision, so all domains always run the same
+ * instruction set. A new instruction set is one new file per domain plus a case in dispatch.c
+ * (docs/design/kernels.md).
  *
+ * Generic contracts:
  *   l2sq, dot,       bit-identical across tables (l2sq_rows = l2sq per row).
  *   l2sq_rows Both accumulate in 32 lanes (lane = element
  *                    index mod 32, a tail is zero-padded), with separate multiply and add (no
@@ -12,17 +20,12 @@
  *   gemm_micro       within 2 * kc * 2^-24 * sum|a||b| (the AVX2 twin fuses multiply-add).
  *   select_below     bit-identical (2*x is exact, then one subtraction).
  *   pack_rows16      bit-identical (a copy).
- *   fastscan_dot     bit-identical (integers).
- *   levels_dot       bit-identical (integers).
- *   screen32         bit-identical (the same float operations in the same order, no FMA).
- *   gelu, softmax    each twin within the error stated below (the same branch-free float code,
- *                    vmath_impl.h; the AVX2 twin fuses its multiply-adds).
- *   layernorm        bit-identical (the same branch-free float code, vmath_impl.h).
  *   axpy             within 2^-23 (|a x[i]| + |y[i]|) per element (the AVX2 twin fuses).
  */
 #ifndef RV_BASE_KERNELS_H
 #define RV_BASE_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,15 +34,6 @@
 
 /* NR zeros: gemm_micro's init for a product that starts from nothing (defined in gemm.c). */
 extern const float rv_gemm_zero_init[RV_GEMM_NR];
-
-/* screen32's scalars (see there). */
-typedef struct rv_screen {
-    float lo, lo_cd, delta, delta_cu; /* the query's quantization terms */
-    float dc, sqrt_dc;                /* ||q - c||^2 of the list, and its root */
-    float qerr, qerr2;                /* query rounding error per unit of scale: sign code, B-bit code */
-    float a, b;                       /* the skip rule's weights */
-    float cand, ub;                   /* the candidate and upper bounds when the block starts */
-} rv_screen;
 
 typedef struct rv_kernels {
     const char *name;
@@ -62,60 +56,28 @@ typedef struct rv_kernels {
     /* Packs `rows` (<= 16) rows of x (row stride ld floats), columns [0, kc), into a GEMM panel:
      * dst[t*16 + j] = x[j*ld + t], zero for j >= rows. dst is 64-byte aligned. */
     void (*pack_rows16)(const float *x, size_t ld, size_t rows, size_t kc, float *dst);
-    /* x[i] = 0.5 x (1 + erf(x / sqrt 2)) in place, within 5e-7 of the exact value. */
-    void (*gelu)(float *x, size_t n);
-    /* row[i] = e^{s (row[i] - max)} / sum_j e^{s (row[j] - max)} in place (s > 0, n >= 1; finite
-     * inputs), each within (4 + |exponent|) 2^-23 relative, or 2e-38 absolute (e^-87 clamp).
-     * row has room for n rounded up to 8 floats; the ones past n are overwritten with 0. */
-    void (*softmax)(float *row, size_t n, float s);
-    /* x = LayerNorm(x + r) over n floats (r may be NULL), in float with 8-lane sums: within
-     * 1e-6 (|g| (1 + |x^|) + |b|) of the double-precision value (x^ = (x - mean) / sd). */
-    void (*layernorm)(float *x, const float *r, size_t n, const float *g, const float *b, float eps);
     /* y[i] += a * x[i] for i < n */
     void (*axpy)(size_t n, float a, const float *x, float *y);
-    /* The RaBitQ sign-code scan (FastScan: 4-bit lookups with byte shuffles). Codes of `words` x
-     * 64 bits sit in blocks of 32; each code is cut into groups of 4 dimensions (g = 0 .. 16
-     * words - 1) whose bits form a nibble (bit i = dim 4g + i). In a block, pair p = g / 2 is the
-     * 32 bytes at p * 32, where byte (g % 2) * 16 + j holds the nibble of code j in its low half
-     * and of code j + 16 in its high half. `lut` holds `nluts` (1 or 2) tables of 8 words x 32
-     * bytes with the same pairing: byte p * 32 + (g % 2) * 16 + n is table t's value for group g
-     * and nibble n.
-     *   out[32 blk + j] = sum_t 256^t sum_g lut_t[g][nibble_g(code j)]
-     * for the `nblocks` blocks (all 32 slots; unused slots are whatever their bytes say). */
-    void (*fastscan_dot)(const uint8_t *blocks, size_t words, size_t nblocks, const uint8_t *lut, unsigned nluts,
-                         uint32_t *out);
-    /* <u, uq> for one code's packed levels (64 words dimensions): bits <= 4, byte 32 w + j holds
-     * u_{64w+j} in its low nibble and u_{64w+j+32} in its high one; bits > 4, byte i holds u_i.
-     * uq: 64 words levels (< 256). The caller keeps the sum below 2^32. */
-    uint32_t (*levels_dot)(const uint8_t *ex, size_t words, unsigned bits, const uint8_t *uq);
-    /* The RaBitQ first-stage screen of one block of 32 codes. f: add[32], scale[32], err[32],
-     * lsum[32]; f2: err2[32], scale2[32], or NULL for zeros. For each j (scan[j] < 2^31):
-     *   t = ((lo lsum - lo_cd) + delta (float)scan[j]) - delta_cu
-     *   est[j] = (add + dc) - scale t,   err[j] = err sqrt_dc + scale qerr
-     *   e2 = err2 sqrt_dc + scale2 qerr2
-     * and bit j of the result is set unless (est - a err) - e2 > cand and est + b err > ub. */
-    uint32_t (*screen32)(const float *f, const float *f2, const uint32_t *scan, const struct rv_screen *c,
-                         float *est, float *err);
 } rv_kernels;
 
-/* Level i of a code packed for levels_dot (the layout documented there). */
-static inline unsigned rv_ex_level(const uint8_t *ex, unsigned bits, size_t i)
-{
-    if (bits > 4)
-        return ex[i];
-    uint8_t byte = ex[i / 64 * 32 + i % 32];
-    return i % 64 < 32 ? byte & 15u : (unsigned)byte >> 4;
-}
+/* The instruction sets a table can be written for, best last. */
+typedef enum rv_simd_level {
+    RV_SIMD_SCALAR = 0,
+    RV_SIMD_AVX2 = 1, /* AVX2 + FMA + POPCNT + BMI2, and the OS saves the YMM state */
+} rv_simd_level;
 
-/* The table every computation uses (chosen once; see rv_kernel_name). */
+/* The process's one decision (made once, thread-safe): the best level this CPU and build run,
+ * or the one RUVECTOR_SIMD asks for if it can run (else the best, and rv_kernel_note says so). */
+rv_simd_level rv_simd(void);
+/* Whether this CPU and build can run the level. */
+bool rv_simd_supported(rv_simd_level level);
+
+/* The generic table for rv_simd() (see rv_kernel_name). */
 const rv_kernels *rv_kernels_get(void);
 
 /* The individual tables, for tests and benchmarks. rv_kernels_avx2() is NULL when the CPU or the
  * build lacks AVX2+FMA. */
 const rv_kernels *rv_kernels_scalar(void);
 const rv_kernels *rv_kernels_avx2(void);
-
-/* Defined in kernels_avx2.c (x86-64 builds only); callers check the CPU first. */
-extern const rv_kernels rv_kernels_avx2_table;
 
 #endif

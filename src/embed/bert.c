@@ -19,6 +19,7 @@
 #include "base/gemm.h"
 #include "base/internal.h"
 #include "base/kernels.h"
+#include "embed/nn_kernels.h"
 #include "base/pool.h"
 #include "embed/safetensors.h"
 #include "embed/tokenizer.h"
@@ -236,9 +237,9 @@ typedef struct rv_linear_job {
 /* x = LayerNorm(x + r) row by row (r may be NULL): the dispatched kernel. */
 static void rv_layernorm_rows(float *x, const float *r, size_t T, size_t H, const float *g, const float *b, double eps)
 {
-    const rv_kernels *K = rv_kernels_get();
+    const rv_nn_kernels *N = rv_nn_kernels_get();
     for (size_t t = 0; t < T; t++)
-        K->layernorm(x + t * H, r ? r + t * H : NULL, H, g, b, (float)eps);
+        N->layernorm(x + t * H, r ? r + t * H : NULL, H, g, b, (float)eps);
 }
 
 static void rv_gelu_block(void *ctx, size_t task, size_t i0, size_t rows, size_t j0, size_t cols, const float *c,
@@ -246,9 +247,9 @@ static void rv_gelu_block(void *ctx, size_t task, size_t i0, size_t rows, size_t
 {
     (void)task, (void)c, (void)ldc;
     rv_linear_job *j = ctx;
-    const rv_kernels *K = rv_kernels_get();
+    const rv_nn_kernels *N = rv_nn_kernels_get();
     for (size_t i = 0; i < rows; i++)
-        K->gelu(j->y + (i0 + i) * j->n + j0, cols);
+        N->gelu(j->y + (i0 + i) * j->n + j0, cols);
 }
 
 static void rv_ln_end(void *ctx, size_t task, size_t i0, size_t rows)
@@ -332,6 +333,7 @@ static void rv_attn_task(void *c, size_t task)
     }
     float *qt = mem + oq, *kb = mem + ok, *sc = mem + os, *vb = mem + ov, *tile = mem + ot;
     const rv_kernels *K = rv_kernels_get();
+    const rv_nn_kernels *N = rv_nn_kernels_get();
     if (T % RV_GEMM_MR) {
         memset(qt, 0, nq * sizeof(float));
         for (size_t i = full * RV_GEMM_MR; i < T; i++)
@@ -348,7 +350,7 @@ static void rv_attn_task(void *c, size_t task)
     /* rows >= T (zero Q rows) keep their zero scores: they only feed discarded output rows */
     const float scale = 1.0f / sqrtf((float)dh);
     for (size_t i = 0; i < T; i++)
-        K->softmax(sc + i * Tn, T, scale);
+        N->softmax(sc + i * Tn, T, scale);
     for (size_t p = 0; p < Dn / RV_GEMM_NR; p++) { /* vb[p][t][c] = V[t][16p + c] */
         const size_t w = rv_min(RV_GEMM_NR, dh - p * RV_GEMM_NR);
         for (size_t t = 0; t < T; t++) {

@@ -53,6 +53,7 @@
 #include "index/fastscan.h"
 #include "index/kmeans.h"
 #include "index/rabitq.h"
+#include "index/rabitq_kernels.h"
 #include "index/topk.h"
 
 #define RV_RABITQ_CHUNK 16384u /* vectors encoded between progress reports */
@@ -748,6 +749,7 @@ static size_t rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const
                                    int64_t *ids_out, float *scores_out)
 {
     const rv_kernels *K = rv_kernels_get();
+    const rv_rabitq_kernels *RK = rv_rabitq_kernels_get();
     const size_t d = rq->dim, words = rq->words;
     const unsigned bits = rq->params.query_bits;
     rv_rotation_apply(&rq->rot, q, sc->y);
@@ -792,7 +794,7 @@ static size_t rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const
         const rv_ivf_list *L = &rq->lists[key.list];
         if (L->n == 0)
             continue;
-        K->fastscan_dot(L->sign, words, (L->n + RV_FS_BLOCK - 1) / RV_FS_BLOCK, sc->lut, nluts, sc->scan);
+        RK->fastscan_dot(L->sign, words, (L->n + RV_FS_BLOCK - 1) / RV_FS_BLOCK, sc->lut, nluts, sc->scan);
         const float dc = key.dc, sqrt_dc = sqrtf(dc);
         /* multi: skip when (est - err) - err_B > cand and est - err > ub; else est > cand and est + err > ub */
         rv_screen scr = {.lo = lo1, .lo_cd = lo_cd1, .delta = delta1, .delta_cu = delta_cu1, .dc = dc, .sqrt_dc = sqrt_dc,
@@ -801,7 +803,7 @@ static size_t rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const
             scr.cand = rv_topk_bound(&cand);
             scr.ub = rv_topk_bound(&ub);
             const float *f1 = L->f1 + b0 * rq->f1_rows;
-            uint32_t keep = K->screen32(f1, multi ? f1 + 4 * RV_FS_BLOCK : NULL, sc->scan + b0, &scr, sc->est1, sc->err1);
+            uint32_t keep = RK->screen32(f1, multi ? f1 + 4 * RV_FS_BLOCK : NULL, sc->scan + b0, &scr, sc->est1, sc->err1);
             if (L->n - b0 < RV_FS_BLOCK)
                 keep &= (1u << (L->n - b0)) - 1;
             if (multi)
@@ -818,7 +820,7 @@ static size_t rv_rabitq_search_one(const rv_rabitq *rq, const rv_store *s, const
                     const rv_fac *f = &L->fx[e];
                     if (est - err - (f->err * sqrt_dc + f->scale * qerr) > cand_bound && est - err > ub_bound)
                         continue;
-                    uint32_t w = K->levels_dot(L->ex + e * rq->ex_bytes, words, rq->bits, uq);
+                    uint32_t w = RK->levels_dot(L->ex + e * rq->ex_bytes, words, rq->bits, uq);
                     float t = lo * (float)f->lsum - lo_cd + delta * (float)w - delta_cu;
                     est = f->add + dc - f->scale * t;
                     err = f->err * sqrt_dc + f->scale * qerr;

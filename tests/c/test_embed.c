@@ -8,13 +8,14 @@
 #include "base/gemm.h"
 #include "base/internal.h"
 #include "base/kernels.h"
+#include "embed/nn_kernels.h"
 #include "check.h"
 
 /* Both twins within 5e-7 of libm's erf form over [-12, 12] and at +-100 (the AVX2 twin fuses its
  * multiply-adds, so they need not agree bit for bit). */
 static void test_gelu(void)
 {
-    const rv_kernels *tables[2] = {rv_kernels_scalar(), rv_kernels_avx2()};
+    const rv_nn_kernels *tables[2] = {rv_nn_kernels_scalar(), rv_nn_kernels_avx2()};
     size_t n = 240001;
     float *x = rv_alloc(n * sizeof(float)), *a = rv_alloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++)
@@ -42,7 +43,7 @@ static void test_gelu(void)
  * past n (up to a multiple of 8) zero. */
 static void test_softmax(void)
 {
-    const rv_kernels *tables[2] = {rv_kernels_scalar(), rv_kernels_avx2()};
+    const rv_nn_kernels *tables[2] = {rv_nn_kernels_scalar(), rv_nn_kernels_avx2()};
     const float scale = 1.0f / sqrtf(32.0f);
     float row[80], orig[72];
     for (int k = 0; k < 2 && tables[k]; k++) {
@@ -79,7 +80,7 @@ static void test_softmax(void)
  * LayerNorm, where x^ is the normalised input; the twins bit for bit. */
 static void test_layernorm(void)
 {
-    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    const rv_nn_kernels *s = rv_nn_kernels_scalar(), *v = rv_nn_kernels_avx2();
     float x[384], y[384], r[384], g[384], b[384];
     double worst = 0;
     uint64_t st = 777;

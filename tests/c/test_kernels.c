@@ -6,6 +6,7 @@
 
 #include "base/internal.h"
 #include "base/kernels.h"
+#include "index/rabitq_kernels.h"
 #include "index/fastscan.h"
 #include "check.h"
 
@@ -118,7 +119,7 @@ void test_kernels(void)
  * words take two and three passes; all-ones codes against 255 levels fill each lane to the top. */
 static void test_fastscan_kernels(void)
 {
-    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    const rv_rabitq_kernels *s = rv_rabitq_kernels_scalar(), *v = rv_rabitq_kernels_avx2();
     enum { N = 70, MAXW = 65 }; /* 3 blocks, the last one partly filled */
     uint64_t seed = 99, codes[N * MAXW], back[MAXW];
     uint8_t *blocks = rv_alloc(3 * MAXW * 256), *lut = rv_alloc(2 * MAXW * 256), uq[MAXW * 64];
@@ -201,7 +202,7 @@ static void test_fastscan_kernels(void)
  * 2^31 - 1 as well as small ones. */
 static void test_levels_and_screen(void)
 {
-    const rv_kernels *s = rv_kernels_scalar(), *v = rv_kernels_avx2();
+    const rv_rabitq_kernels *s = rv_rabitq_kernels_scalar(), *v = rv_rabitq_kernels_avx2();
     uint64_t seed = 7;
     enum { MAXW = 65 };
     uint8_t ex[MAXW * 64], uq[MAXW * 64], u[MAXW * 64];
