@@ -2,8 +2,8 @@
  * ruvector/index.h — vector indexes behind one opaque handle.
  *
  * An rv_index maps 64-bit ids to vectors of a fixed dimension and answers k-nearest-neighbour
- * queries by squared L2 distance, ascending, ties broken by id ascending. The variant (flat f32
- * now; the RaBitQ family later) is chosen at creation and recorded in saved files.
+ * queries by squared L2 distance, ascending, ties broken by id ascending. The variant (flat f32,
+ * or one of the RaBitQ family) is chosen at creation and recorded in saved files.
  *
  * Threading: every function is safe to call concurrently on the same handle. Searches share a
  * read lock; add/remove take the write lock. rv_index_destroy must not race other calls.

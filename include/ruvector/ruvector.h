@@ -1,5 +1,5 @@
-/* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lpthread -lxxhash
- * -lcrypto -ljansson). */
+/* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lxxhash -lcrypto
+ * -ljansson -lcurl -lm -pthread). */
 #ifndef RUVECTOR_RUVECTOR_H
 #define RUVECTOR_RUVECTOR_H
 #include "ruvector/status.h"

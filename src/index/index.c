@@ -28,13 +28,8 @@ rv_index_params rv_index_params_default(rv_index_kind kind)
     return p;
 }
 
-rv_status rv_index_new(rv_index_kind kind, uint32_t dim, const rv_index_params *params, rv_index **out)
-{
-    return rv_index_new_ex(kind, dim, params, NULL, out);
-}
-
-rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
-                          const float *rotation, rv_index **out)
+rv_status rv_index_create_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                             const float *rotation, rv_index **out)
 {
     if (!rv_kind_valid(kind))
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "unknown index kind %d", (int)kind);
@@ -75,7 +70,7 @@ rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_param
 rv_status rv_index_create(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
                           rv_index **out)
 {
-    return rv_index_new(kind, dim, params, out);
+    return rv_index_create_ex(kind, dim, params, NULL, out);
 }
 
 rv_index_params rv_index_params_of(const rv_index *idx) { return idx->params; }
@@ -123,7 +118,7 @@ rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params
                          const rv_progress *progress, rv_index **out)
 {
     rv_index *idx;
-    rv_status st = rv_index_new(kind, dim, params, &idx);
+    rv_status st = rv_index_create(kind, dim, params, &idx);
     if (st != RV_OK)
         return st;
     int64_t *own_ids = NULL;

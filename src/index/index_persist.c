@@ -141,7 +141,218 @@ static rv_status rv_read_new(rv_container_reader *r, uint32_t tag, const char *n
     return rv_container_read(r, sec, *out);
 }
 
-#define RV_BAD(...) do { st = rv_fail(RV_ERR_FORMAT, __VA_ARGS__); goto fail; } while (0)
+/* What the section readers share while one file loads. */
+typedef struct rv_loader {
+    rv_container_reader r;
+    const char *path;
+    uint32_t kind, dim, words, bits, nlist;
+    uint64_t n;
+    size_t vec_bytes;
+    rv_index *idx;
+} rv_loader;
+
+#define RV_BAD(...) rv_fail(RV_ERR_FORMAT, __VA_ARGS__)
+
+/* META: kind, dim and n, each bounded (n by the file's real size) before anything is sized. */
+static rv_status rv_load_meta(rv_loader *L)
+{
+    const rv_section_info *sm = NULL;
+    unsigned char meta[RV_META_SIZE];
+    rv_status st;
+    if ((st = rv_section_expect(&L->r, RV_SEC_META, "META", RV_META_SIZE, &sm)) != RV_OK ||
+        (st = rv_container_read(&L->r, sm, meta)) != RV_OK)
+        return st;
+    memcpy(&L->kind, meta, 4);
+    memcpy(&L->dim, meta + 4, 4);
+    memcpy(&L->n, meta + 8, 8);
+    for (int i = 16; i < 32; i++)
+        if (meta[i])
+            return RV_BAD("'%s' META has non-zero reserved bytes", L->path);
+    if (L->kind < RV_INDEX_FLAT_F32 || L->kind > RV_INDEX_RABITQ_ASYM)
+        return RV_BAD("'%s' META holds index kind %u, unknown to this build", L->path, L->kind);
+    if (L->dim < RV_INDEX_MIN_DIM || L->dim > RV_INDEX_MAX_DIM)
+        return RV_BAD("'%s' META claims dim %u (allowed %u..%u)", L->path, L->dim, RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
+    if (L->n > L->r.file_size / sizeof(int64_t))
+        return RV_BAD("'%s' META claims %llu vectors, more than its %llu bytes can hold", L->path,
+                      (unsigned long long)L->n, (unsigned long long)L->r.file_size);
+    /* Rows are numbered in 32 bits in the RaBitQ lists (rv_rabitq_add's cap): more would wrap. */
+    if (L->kind != RV_INDEX_FLAT_F32 && L->n > UINT32_MAX - 1)
+        return RV_BAD("'%s' META claims %llu vectors; a RaBitQ index holds at most %u", L->path,
+                      (unsigned long long)L->n, UINT32_MAX - 1);
+    if (!rv_mul3((size_t)L->n, L->dim, sizeof(float), &L->vec_bytes))
+        return RV_BAD("'%s' META claims %llu x %u floats (overflow)", L->path, (unsigned long long)L->n, L->dim);
+    L->words = (L->dim + 63) / 64;
+    L->bits = 1;
+    return RV_OK;
+}
+
+/* PARM and ROTM (RaBitQ kinds), then the empty index of the file's kind, adopting the stored
+ * rotation; a flat index needs neither. */
+static rv_status rv_load_params(rv_loader *L)
+{
+    if (L->kind == RV_INDEX_FLAT_F32)
+        return rv_index_create((rv_index_kind)L->kind, L->dim, NULL, &L->idx);
+    const rv_section_info *sp = NULL;
+    unsigned char parm[RV_PARM_SIZE];
+    rv_status st;
+    if ((st = rv_section_expect(&L->r, RV_SEC_PARM, "PARM", RV_PARM_SIZE, &sp)) != RV_OK ||
+        (st = rv_container_read(&L->r, sp, parm)) != RV_OK)
+        return st;
+    rv_index_params p;
+    uint32_t fld[6];
+    memcpy(&p.seed, parm, 8);
+    memcpy(fld, parm + 8, sizeof fld);
+    p.rerank_factor = fld[0];
+    p.query_bits = fld[1];
+    p.nlist = fld[2];
+    p.bits = fld[5];
+    L->nlist = fld[3];
+    if (rv_rabitq_check_params((rv_index_kind)L->kind, &p) != RV_OK) {
+        char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
+        snprintf(why, sizeof why, "%s", rv_last_error());
+        return RV_BAD("'%s' PARM has invalid parameters: %s", L->path, why);
+    }
+    if (fld[4] != L->words || L->nlist > RV_NLIST_MAX || (L->nlist == 0 && L->n > 0))
+        return RV_BAD("'%s' PARM has inconsistent RaBitQ parameters (words %u for dim %u, nlist %u of at most %u, n %llu)",
+                      L->path, fld[4], L->dim, L->nlist, RV_NLIST_MAX, (unsigned long long)L->n);
+    L->bits = p.bits;
+    if ((L->bits > 1) != (L->r.payload_version == 2))
+        return RV_BAD(L->bits > 1 ? "'%s' is a version 1 file of a %u-bit index, written before the sign-code scan; "
+                                    "build the index again and save it"
+                                  : "'%s' is a version 2 file of a %u-bit index (version 2 is for multi-bit codes)",
+                      L->path, L->bits);
+    float *rot = NULL;
+    if ((st = rv_read_new(&L->r, RV_SEC_ROTM, "ROTM", (uint64_t)L->dim * L->dim * sizeof(float), (void **)&rot)) == RV_OK) {
+        if (!rv_all_finite(rot, (size_t)L->dim * L->dim))
+            st = RV_BAD("'%s' ROTM (the rotation) has non-finite values", L->path);
+        else
+            st = rv_index_create_ex((rv_index_kind)L->kind, L->dim, &p, rot, &L->idx);
+    }
+    rv_free(rot);
+    return st;
+}
+
+/* IDS and (kinds that keep them) VECS into the store: ids unique, vectors finite. */
+static rv_status rv_load_rows(rv_loader *L)
+{
+    rv_store *s = &L->idx->store;
+    const rv_section_info *si = NULL, *sv = NULL;
+    rv_status st;
+    if ((st = rv_section_expect(&L->r, RV_SEC_IDS, "IDS", L->n * sizeof(int64_t), &si)) != RV_OK)
+        return st;
+    if (s->retain && (st = rv_section_expect(&L->r, RV_SEC_VECS, "VECS", L->vec_bytes, &sv)) != RV_OK)
+        return st;
+    if ((st = rv_store_reserve(s, (size_t)L->n)) != RV_OK || (st = rv_idmap_reserve(&s->map, (size_t)L->n)) != RV_OK)
+        return st;
+    if ((st = rv_container_read(&L->r, si, s->ids)) != RV_OK ||
+        (sv && (st = rv_container_read(&L->r, sv, s->vectors)) != RV_OK))
+        return st;
+    for (size_t i = 0; i < L->n; i++)
+        if (!rv_idmap_insert(&s->map, s->ids[i], i))
+            return RV_BAD("'%s' IDS lists id %lld twice", L->path, (long long)s->ids[i]);
+    size_t row, col;
+    if (sv && !rv_rows_finite(s->vectors, (size_t)L->n, L->dim, &row, &col))
+        return RV_BAD("'%s' VECS row %zu has a non-finite value", L->path, row);
+    s->n = (size_t)L->n;
+    if (s->retain)
+        rv_store_compute_norms(s, 0, s->n);
+    return RV_OK;
+}
+
+/* The RaBitQ sections read and checked in full before the lists are rebuilt from them. */
+typedef struct rv_rabitq_sections {
+    float *cent, *radii, *factors, *factors1;
+    uint32_t *lists;
+    uint64_t *codes;
+} rv_rabitq_sections;
+
+static rv_status rv_load_rabitq_read(rv_loader *L, rv_rabitq_sections *x)
+{
+    const uint64_t n = L->n, nlist = L->nlist, dim = L->dim;
+    rv_status st;
+    if ((st = rv_read_new(&L->r, RV_SEC_CENT, "CENT", nlist * dim * sizeof(float), (void **)&x->cent)) != RV_OK ||
+        (st = rv_read_new(&L->r, RV_SEC_RADI, "RADI", nlist * sizeof(float), (void **)&x->radii)) != RV_OK ||
+        (st = rv_read_new(&L->r, RV_SEC_LIST, "LIST", n * sizeof(uint32_t), (void **)&x->lists)) != RV_OK ||
+        (st = rv_read_new(&L->r, RV_SEC_CODE, "CODE", n * L->bits * L->words * sizeof(uint64_t), (void **)&x->codes)) != RV_OK ||
+        (st = rv_read_new(&L->r, RV_SEC_FACT, "FACT", n * 3 * sizeof(float), (void **)&x->factors)) != RV_OK)
+        return st;
+    if (L->bits > 1 && (st = rv_read_new(&L->r, RV_SEC_FAC1, "FAC1", n * 3 * sizeof(float), (void **)&x->factors1)) != RV_OK)
+        return st;
+    if (L->bits == 1 && rv_container_find(&L->r, RV_SEC_FAC1))
+        return RV_BAD("'%s' has a FAC1 section: sign-code factors that a 1-bit index does not keep", L->path);
+    size_t bad;
+    if (!rv_all_finite_at(x->cent, (size_t)(nlist * dim), &bad))
+        return RV_BAD("'%s' CENT list %zu has a non-finite centroid", L->path, bad / dim);
+    if (!rv_all_finite_at(x->radii, (size_t)nlist, &bad))
+        return RV_BAD("'%s' RADI list %zu has a non-finite radius", L->path, bad);
+    if (!rv_all_finite_at(x->factors, (size_t)n * 3, &bad))
+        return RV_BAD("'%s' FACT row %zu has a non-finite factor", L->path, bad / 3);
+    if (x->factors1 && !rv_all_finite_at(x->factors1, (size_t)n * 3, &bad))
+        return RV_BAD("'%s' FAC1 row %zu has a non-finite factor", L->path, bad / 3);
+    for (uint32_t l = 0; l < nlist; l++)
+        if (x->radii[l] < 0)
+            return RV_BAD("'%s' RADI list %u has a negative radius (%g)", L->path, l, (double)x->radii[l]);
+    /* The list numbers index the per-list arrays on import: out of range would write past them. */
+    const uint64_t pad_mask = dim % 64 ? ~0ull << (dim % 64) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (x->lists[i] >= nlist)
+            return RV_BAD("'%s' LIST row %zu names list %u, but the index has %u lists", L->path, i, x->lists[i],
+                          L->nlist);
+        for (uint32_t b = 0; b < L->bits; b++)
+            if (x->codes[(i * L->bits + b) * L->words + L->words - 1] & pad_mask)
+                return RV_BAD("'%s' CODE row %zu plane %u has bits set beyond dim %u", L->path, i, b, L->dim);
+    }
+    return RV_OK;
+}
+
+/* CENT, RADI, LIST, CODE, FACT, FAC1: checked, then the lists rebuilt (nothing re-encoded). */
+static rv_status rv_load_rabitq(rv_loader *L)
+{
+    rv_rabitq_sections x = {0};
+    rv_status st = rv_load_rabitq_read(L, &x);
+    if (st == RV_OK && L->nlist)
+        st = rv_rabitq_set_lists(L->idx->rq, L->nlist, x.cent);
+    if (st == RV_OK)
+        st = rv_rabitq_import_rows(L->idx->rq, (size_t)L->n, x.codes, x.factors, x.factors1, x.lists, x.radii);
+    rv_free(x.cent);
+    rv_free(x.radii);
+    rv_free(x.factors);
+    rv_free(x.factors1);
+    rv_free(x.lists);
+    rv_free(x.codes);
+    return st;
+}
+
+/* Every section is one this kind reads: a foreign one is damage, not something to ignore. */
+static rv_status rv_load_no_foreign_sections(const rv_loader *L)
+{
+    const bool retain = L->idx->store.retain, rabitq = L->idx->rq != NULL;
+    for (uint32_t i = 0; i < L->r.count; i++) {
+        uint32_t tag = L->r.sections[i].tag;
+        if (tag == RV_SEC_VECS && !retain)
+            return RV_BAD("'%s' has a VECS section, but this kind of index keeps no vectors", L->path);
+        bool known = tag == RV_SEC_META || tag == RV_SEC_IDS || tag == RV_SEC_VECS ||
+                     (rabitq && (tag == RV_SEC_PARM || tag == RV_SEC_ROTM || tag == RV_SEC_CENT || tag == RV_SEC_RADI ||
+                                 tag == RV_SEC_LIST || tag == RV_SEC_CODE || tag == RV_SEC_FACT ||
+                                 (tag == RV_SEC_FAC1 && L->bits > 1)));
+        if (!known)
+            return RV_BAD("'%s' has a section with tag 0x%08x that this kind of index (%u) does not use", L->path, tag,
+                          L->kind);
+    }
+    return RV_OK;
+}
+
+/* What a search relies on but no section check sees (a radius smaller than its rows' distances
+ * would drop results silently; row maps that disagree): such a file is damage. */
+static rv_status rv_load_consistent(const rv_loader *L)
+{
+    rv_status st = rv_index_check(L->idx);
+    if (st != RV_ERR_INTERNAL)
+        return st;
+    char why[256];
+    snprintf(why, sizeof why, "%s", rv_last_error());
+    return RV_BAD("'%s' does not hold a consistent index: %s", L->path, why);
+}
 
 rv_status rv_index_load(const char *path, rv_index **out)
 {
@@ -154,175 +365,21 @@ rv_status rv_index_load(const char *path, rv_index **out)
         if (got == 8 && memcmp(magic, "rbpx0001", 8) == 0)
             return rv_rbpx_load(path, out);
     }
-    rv_container_reader r;
-    rv_status st = rv_container_open(&r, path, RV_INDEX_FILE_KIND);
+    rv_loader L = {.path = path};
+    rv_status st = rv_container_open(&L.r, path, RV_INDEX_FILE_KIND);
     if (st != RV_OK)
         return st;
-    rv_index *idx = NULL;
-    float *rot = NULL, *cent = NULL, *radii = NULL, *factors = NULL, *factors1 = NULL;
-    uint32_t *lists = NULL;
-    uint64_t *codes = NULL;
-    const rv_section_info *sm = NULL, *si = NULL, *sv = NULL, *sp = NULL;
-    unsigned char meta[RV_META_SIZE], parm[RV_PARM_SIZE];
-    if (r.payload_version < 1 || r.payload_version > RV_INDEX_FILE_VERSION)
-        RV_BAD("'%s' is index format version %u; this build reads versions 1..%u", path, r.payload_version,
-               RV_INDEX_FILE_VERSION);
-    if ((st = rv_section_expect(&r, RV_SEC_META, "META", RV_META_SIZE, &sm)) != RV_OK ||
-        (st = rv_container_read(&r, sm, meta)) != RV_OK)
-        goto fail;
-    uint32_t kind, dim;
-    uint64_t n;
-    memcpy(&kind, meta, 4);
-    memcpy(&dim, meta + 4, 4);
-    memcpy(&n, meta + 8, 8);
-    for (int i = 16; i < 32; i++)
-        if (meta[i])
-            RV_BAD("'%s' META has non-zero reserved bytes", path);
-    if (kind < RV_INDEX_FLAT_F32 || kind > RV_INDEX_RABITQ_ASYM)
-        RV_BAD("'%s' META holds index kind %u, unknown to this build", path, kind);
-    if (dim < RV_INDEX_MIN_DIM || dim > RV_INDEX_MAX_DIM)
-        RV_BAD("'%s' META claims dim %u (allowed %u..%u)", path, dim, RV_INDEX_MIN_DIM, RV_INDEX_MAX_DIM);
-    /* n is bounded by the file size before anything is allocated. */
-    if (n > r.file_size / sizeof(int64_t))
-        RV_BAD("'%s' META claims %llu vectors, more than its %llu bytes can hold", path, (unsigned long long)n,
-               (unsigned long long)r.file_size);
-    /* Rows are numbered in 32 bits in the RaBitQ lists (rv_rabitq_add's cap): more would wrap. */
-    if (kind != RV_INDEX_FLAT_F32 && n > UINT32_MAX - 1)
-        RV_BAD("'%s' META claims %llu vectors; a RaBitQ index holds at most %u", path, (unsigned long long)n,
-               UINT32_MAX - 1);
-    size_t vec_bytes;
-    if (!rv_mul3((size_t)n, dim, sizeof(float), &vec_bytes))
-        RV_BAD("'%s' META claims %llu x %u floats (overflow)", path, (unsigned long long)n, dim);
-
-    uint32_t nlist = 0, words = (dim + 63) / 64, bits = 1;
-    if (kind == RV_INDEX_FLAT_F32) {
-        if ((st = rv_index_new((rv_index_kind)kind, dim, NULL, &idx)) != RV_OK)
-            goto fail;
-    } else {
-        if ((st = rv_section_expect(&r, RV_SEC_PARM, "PARM", RV_PARM_SIZE, &sp)) != RV_OK ||
-            (st = rv_container_read(&r, sp, parm)) != RV_OK)
-            goto fail;
-        rv_index_params p;
-        uint32_t fld[6];
-        memcpy(&p.seed, parm, 8);
-        memcpy(fld, parm + 8, sizeof fld);
-        p.rerank_factor = fld[0];
-        p.query_bits = fld[1];
-        p.nlist = fld[2];
-        p.bits = fld[5];
-        nlist = fld[3];
-        if (rv_rabitq_check_params((rv_index_kind)kind, &p) != RV_OK) {
-            char why[256]; /* rv_fail writes the buffer rv_last_error() returns: copy it first */
-            snprintf(why, sizeof why, "%s", rv_last_error());
-            RV_BAD("'%s' PARM has invalid parameters: %s", path, why);
-        }
-        if (fld[4] != words || nlist > RV_NLIST_MAX || (nlist == 0 && n > 0))
-            RV_BAD("'%s' PARM has inconsistent RaBitQ parameters (words %u for dim %u, nlist %u of at most %u, n %llu)",
-                   path, fld[4], dim, nlist, RV_NLIST_MAX, (unsigned long long)n);
-        if ((st = rv_read_new(&r, RV_SEC_ROTM, "ROTM", (uint64_t)dim * dim * sizeof(float), (void **)&rot)) != RV_OK)
-            goto fail;
-        if (!rv_all_finite(rot, (size_t)dim * dim))
-            RV_BAD("'%s' ROTM (the rotation) has non-finite values", path);
-        if ((st = rv_index_new_ex((rv_index_kind)kind, dim, &p, rot, &idx)) != RV_OK)
-            goto fail;
-        bits = p.bits;
-        if ((bits > 1) != (r.payload_version == 2))
-            RV_BAD(bits > 1 ? "'%s' is a version 1 file of a %u-bit index, written before the sign-code scan; "
-                              "build the index again and save it"
-                            : "'%s' is a version 2 file of a %u-bit index (version 2 is for multi-bit codes)",
-                   path, bits);
+    if (L.r.payload_version < 1 || L.r.payload_version > RV_INDEX_FILE_VERSION)
+        st = RV_BAD("'%s' is index format version %u; this build reads versions 1..%u", path, L.r.payload_version,
+                    RV_INDEX_FILE_VERSION);
+    if (st == RV_OK && (st = rv_load_meta(&L)) == RV_OK && (st = rv_load_params(&L)) == RV_OK &&
+        (st = rv_load_rows(&L)) == RV_OK && (!L.idx->rq || (st = rv_load_rabitq(&L)) == RV_OK) &&
+        (st = rv_load_no_foreign_sections(&L)) == RV_OK && (st = rv_load_consistent(&L)) == RV_OK) {
+        atomic_store(&L.idx->len, L.idx->store.n);
+        *out = L.idx;
+        L.idx = NULL;
     }
-
-    rv_store *s = &idx->store;
-    if ((st = rv_section_expect(&r, RV_SEC_IDS, "IDS", n * sizeof(int64_t), &si)) != RV_OK)
-        goto fail;
-    if (s->retain && (st = rv_section_expect(&r, RV_SEC_VECS, "VECS", vec_bytes, &sv)) != RV_OK)
-        goto fail;
-    if (!s->retain && rv_container_find(&r, RV_SEC_VECS))
-        RV_BAD("'%s' has a VECS section, but this kind of index keeps no vectors", path);
-    if ((st = rv_store_reserve(s, (size_t)n)) != RV_OK || (st = rv_idmap_reserve(&s->map, (size_t)n)) != RV_OK)
-        goto fail;
-    if ((st = rv_container_read(&r, si, s->ids)) != RV_OK || (sv && (st = rv_container_read(&r, sv, s->vectors)) != RV_OK))
-        goto fail;
-    for (size_t i = 0; i < n; i++)
-        if (!rv_idmap_insert(&s->map, s->ids[i], i))
-            RV_BAD("'%s' IDS lists id %lld twice", path, (long long)s->ids[i]);
-    size_t row, col;
-    if (sv && !rv_rows_finite(s->vectors, (size_t)n, dim, &row, &col))
-        RV_BAD("'%s' VECS row %zu has a non-finite value", path, row);
-    s->n = (size_t)n;
-    if (s->retain)
-        rv_store_compute_norms(s, 0, s->n);
-
-    if (idx->rq) {
-        if ((st = rv_read_new(&r, RV_SEC_CENT, "CENT", (uint64_t)nlist * dim * sizeof(float), (void **)&cent)) != RV_OK ||
-            (st = rv_read_new(&r, RV_SEC_RADI, "RADI", (uint64_t)nlist * sizeof(float), (void **)&radii)) != RV_OK ||
-            (st = rv_read_new(&r, RV_SEC_LIST, "LIST", n * sizeof(uint32_t), (void **)&lists)) != RV_OK ||
-            (st = rv_read_new(&r, RV_SEC_CODE, "CODE", n * bits * words * sizeof(uint64_t), (void **)&codes)) != RV_OK ||
-            (st = rv_read_new(&r, RV_SEC_FACT, "FACT", n * 3 * sizeof(float), (void **)&factors)) != RV_OK)
-            goto fail;
-        if (bits > 1 && (st = rv_read_new(&r, RV_SEC_FAC1, "FAC1", n * 3 * sizeof(float), (void **)&factors1)) != RV_OK)
-            goto fail;
-        if (bits == 1 && rv_container_find(&r, RV_SEC_FAC1))
-            RV_BAD("'%s' has a FAC1 section: sign-code factors that a 1-bit index does not keep", path);
-        size_t bad;
-        if (!rv_all_finite_at(cent, (size_t)nlist * dim, &bad))
-            RV_BAD("'%s' CENT list %zu has a non-finite centroid", path, bad / dim);
-        if (!rv_all_finite_at(radii, nlist, &bad))
-            RV_BAD("'%s' RADI list %zu has a non-finite radius", path, bad);
-        if (!rv_all_finite_at(factors, (size_t)n * 3, &bad))
-            RV_BAD("'%s' FACT row %zu has a non-finite factor", path, bad / 3);
-        if (factors1 && !rv_all_finite_at(factors1, (size_t)n * 3, &bad))
-            RV_BAD("'%s' FAC1 row %zu has a non-finite factor", path, bad / 3);
-        for (uint32_t l = 0; l < nlist; l++)
-            if (radii[l] < 0)
-                RV_BAD("'%s' RADI list %u has a negative radius (%g)", path, l, (double)radii[l]);
-        /* The list numbers index the per-list arrays on import: out of range would write past them. */
-        uint64_t pad_mask = dim % 64 ? ~0ull << (dim % 64) : 0;
-        for (size_t i = 0; i < n; i++) {
-            if (lists[i] >= nlist)
-                RV_BAD("'%s' LIST row %zu names list %u, but the index has %u lists", path, i, lists[i], nlist);
-            for (uint32_t b = 0; b < bits; b++)
-                if (codes[(i * bits + b) * words + words - 1] & pad_mask)
-                    RV_BAD("'%s' CODE row %zu plane %u has bits set beyond dim %u", path, i, b, dim);
-        }
-        if (nlist && (st = rv_rabitq_set_lists(idx->rq, nlist, cent)) != RV_OK)
-            goto fail;
-        if ((st = rv_rabitq_import_rows(idx->rq, (size_t)n, codes, factors, factors1, lists, radii)) != RV_OK)
-            goto fail;
-    }
-    /* Every section is one this kind reads: a foreign one is damage, not something to ignore. */
-    for (uint32_t i = 0; i < r.count; i++) {
-        uint32_t tag = r.sections[i].tag;
-        bool known = tag == RV_SEC_META || tag == RV_SEC_IDS || (tag == RV_SEC_VECS && s->retain) ||
-                     (idx->rq && (tag == RV_SEC_PARM || tag == RV_SEC_ROTM || tag == RV_SEC_CENT || tag == RV_SEC_RADI ||
-                                  tag == RV_SEC_LIST || tag == RV_SEC_CODE || tag == RV_SEC_FACT ||
-                                  (tag == RV_SEC_FAC1 && bits > 1)));
-        if (!known)
-            RV_BAD("'%s' has a section with tag 0x%08x that this kind of index (%u) does not use", path, tag, kind);
-    }
-    /* What a search relies on but no section check sees (a radius smaller than its rows'
-     * distances would drop results silently; row maps that disagree): such a file is damage. */
-    if ((st = rv_index_check(idx)) == RV_ERR_INTERNAL) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", rv_last_error());
-        RV_BAD("'%s' does not hold a consistent index: %s", path, why);
-    } else if (st != RV_OK) {
-        goto fail;
-    }
-    atomic_store(&idx->len, s->n);
-    *out = idx;
-    idx = NULL;
-    st = RV_OK;
-fail:
-    rv_container_close(&r);
-    rv_index_destroy(idx);
-    rv_free(rot);
-    rv_free(cent);
-    rv_free(radii);
-    rv_free(factors);
-    rv_free(factors1);
-    rv_free(lists);
-    rv_free(codes);
+    rv_container_close(&L.r);
+    rv_index_destroy(L.idx);
     return st;
 }

@@ -33,12 +33,11 @@ struct rv_index {
     rv_rabitq *rq; /* NULL for FLAT_F32 */
 };
 
-/* Allocates an empty handle (no locking needed yet); params NULL = defaults.
+/* rv_index_create (index.h), adopting a stored rotation (dim x dim) instead of generating one
+ * from the seed when rotation is not NULL (loading: generating costs O(dim^3)).
  * Errors: INVALID_ARGUMENT, NO_MEMORY. */
-rv_status rv_index_new(rv_index_kind kind, uint32_t dim, const rv_index_params *params, rv_index **out);
-/* The same, adopting a stored rotation (dim x dim) instead of generating one (loading). */
-rv_status rv_index_new_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
-                          const float *rotation, rv_index **out);
+rv_status rv_index_create_ex(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
+                             const float *rotation, rv_index **out);
 /* Publishes len and bumps the generation after a mutation. Caller holds the write lock. */
 void rv_index_mutated(rv_index *idx);
 /* Reads an upstream ruvector-rabitq "rbpx0001" file into a RABITQ_PLUS index (rbpx_import.c). */
