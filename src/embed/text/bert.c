@@ -22,7 +22,7 @@
 #include "embed/nn_kernels.h"
 #include "base/pool.h"
 #include "embed/safetensors.h"
-#include "embed/tokenizer.h"
+#include "embed/text/tokenizer.h"
 #include "ruvector/embed.h"
 
 #define RV_BERT_MAX_LAYERS 48
