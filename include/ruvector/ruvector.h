@@ -1,5 +1,5 @@
 /* ruvector/ruvector.h — the whole public C API. Link with libruvector (+ -lpthread -lxxhash
- * -lcrypto -ljansson). */
+ * -lcrypto -ljansson -lcurl). */
 #ifndef RUVECTOR_RUVECTOR_H
 #define RUVECTOR_RUVECTOR_H
 #include "ruvector/status.h"
@@ -7,4 +7,5 @@
 #include "ruvector/index.h"
 #include "ruvector/lake.h"
 #include "ruvector/embed.h"
+#include "ruvector/http.h"
 #endif
