@@ -9,7 +9,7 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE_DIRS = ["src/base", "src/index", "src/lake"]
+CORE_DIRS = ["src/base", "src/index", "src/lake", "src/embed"]
 
 
 def sources(*dirs: str) -> list[pathlib.Path]:
