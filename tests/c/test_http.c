@@ -3,10 +3,15 @@
  * with headers, a body over the cap, redirect chains, a server that never answers, a chunked
  * stream that waits for the client to have seen its first chunk, a POST echo, a 404). The
  * downloads on top of it (rv_download) are checked here too: verified, refused, nothing left.
+ * A second server speaks TLS with a self-signed certificate made here (OpenSSL, test code only):
+ * the client must refuse it, since verification is always on.
  * No test measures time: the silent server waits for the client to hang up (at most 5 s, after
  * which it answers, so a missing timeout or an ignored cancel shows as a wrong result). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -409,6 +414,109 @@ static void test_download(rv_srv *s)
     rmdir(dir);
 }
 
+/* ---- TLS: a self-signed certificate for 127.0.0.1 ---------------------------------------- */
+
+typedef struct rv_tls_srv {
+    int fd, port;
+    SSL_CTX *ctx;
+    pthread_t th;
+    atomic_int stop;
+    atomic_int served; /* requests answered over an accepted TLS session */
+} rv_tls_srv;
+
+static SSL_CTX *rv_tls_ctx_new(void)
+{
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    int ok = k && x && c;
+    if (ok) {
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+        X509_gmtime_adj(X509_getm_notBefore(x), -60);
+        X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+        X509_set_pubkey(x, k);
+        X509_NAME *n = X509_get_subject_name(x);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1, 0);
+        X509_set_issuer_name(x, n);
+        X509V3_CTX v3;
+        X509V3_set_ctx_nodb(&v3);
+        X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+        ok = e && X509_add_ext(x, e, -1) && X509_sign(x, k, EVP_sha256()) && SSL_CTX_use_certificate(c, x) == 1 &&
+             SSL_CTX_use_PrivateKey(c, k) == 1;
+        X509_EXTENSION_free(e);
+    }
+    X509_free(x);
+    EVP_PKEY_free(k);
+    if (!ok) {
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void *rv_tls_main(void *arg)
+{
+    rv_tls_srv *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        SSL *ssl = SSL_new(s->ctx);
+        if (ssl && SSL_set_fd(ssl, c) == 1 && SSL_accept(ssl) == 1) { /* fails when the client refuses us */
+            char req[4096];
+            int got = 0, r;
+            while (got < (int)sizeof req - 1 && (r = SSL_read(ssl, req + got, (int)sizeof req - 1 - got)) > 0) {
+                got += r;
+                req[got] = '\0';
+                if (strstr(req, "\r\n\r\n"))
+                    break;
+            }
+            static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret";
+            SSL_write(ssl, ans, (int)sizeof ans - 1);
+            atomic_fetch_add(&s->served, 1);
+            SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+        close(c);
+    }
+    return NULL;
+}
+
+/* A self-signed certificate, even for the right address, is refused: curl's code 60. */
+static void test_tls_verification_is_on(void)
+{
+    rv_tls_srv s = {0};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    s.ctx = rv_tls_ctx_new();
+    s.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (!s.ctx || s.fd < 0 || bind(s.fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s.fd, 4) != 0 ||
+        getsockname(s.fd, (struct sockaddr *)&a, &len) != 0 || pthread_create(&s.th, NULL, rv_tls_main, &s) != 0) {
+        CHECK(!"the TLS server could not start");
+        SSL_CTX_free(s.ctx);
+        if (s.fd >= 0)
+            close(s.fd);
+        return;
+    }
+    char u[64];
+    snprintf(u, sizeof u, "https://127.0.0.1:%d/", ntohs(a.sin_port));
+    rv_http_request q;
+    rv_http_response r;
+    rv_http_request_init(&q, RV_HTTP_GET, u);
+    CHECK(rv_http_perform(&q, &r) == RV_ERR_TRANSPORT);
+    CHECK_MSG(r.curl_code == 60 && r.body == NULL, "curl code %d, body %s", r.curl_code, r.body ? r.body : "(none)");
+    CHECK(atomic_load(&s.served) == 0);
+    rv_http_response_clear(&r);
+    atomic_store(&s.stop, 1);
+    pthread_join(s.th, NULL);
+    close(s.fd);
+    SSL_CTX_free(s.ctx);
+}
+
 void test_http(void)
 {
     rv_srv s;
@@ -425,4 +533,8 @@ void test_http(void)
     test_download(&s);
     rv_srv_stop(&s);
     test_bad_requests_and_no_server();
+    test_tls_verification_is_on();
+    CHECK(strcmp(rv_status_name(RV_ERR_TRANSPORT), "RV_ERR_TRANSPORT") == 0 &&
+          strcmp(rv_status_name(RV_ERR_MODEL), "RV_ERR_MODEL") == 0 &&
+          strcmp(rv_status_name(RV_ERR_SIGNATURE), "RV_ERR_SIGNATURE") == 0);
 }
