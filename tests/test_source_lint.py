@@ -9,7 +9,7 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE_DIRS = ["src/base", "src/index", "src/lake"]
+CORE_DIRS = ["src/base", "src/index", "src/lake", "src/embed"]
 
 
 def sources(*dirs: str) -> list[pathlib.Path]:
@@ -21,6 +21,14 @@ def test_core_never_includes_python() -> None:
     assert files
     for p in files:
         assert not re.search(r'#include\s*[<"](Python|numpy)', p.read_text()), p
+
+
+def test_one_file_knows_curl_and_one_knows_openssl() -> None:
+    owners = {"curl/": "src/base/http.c", "openssl/": "src/base/hash.c"}
+    for p in sources("src"):
+        for header, owner in owners.items():
+            if re.search(r'#include\s*[<"]' + header, p.read_text()):
+                assert p.relative_to(ROOT).as_posix() == owner, f"{p} includes {header}: go through {owner}"
 
 
 def test_every_buffer_is_released_and_every_gil_release_is_paired() -> None:

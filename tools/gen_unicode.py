@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generates src/embed/unicode_tables.h: the Unicode data the BERT tokenizer needs.
+"""Generates src/embed/text/unicode_tables.h: the Unicode data the BERT tokenizer needs.
 
 Source: the Unicode Character Database as shipped in this Python's `unicodedata` module (the
 version is written into the header). Only the standard library is used, so the tables are
-reproducible: `python3 tools/gen_unicode.py > src/embed/unicode_tables.h`.
+reproducible: `python3 tools/gen_unicode.py > src/embed/text/unicode_tables.h`.
 
 Tables (see shared/spec/reference/embed-models.md § 2):
   control  general category Cc, Cf or Co, minus \\t \\n \\r     (cleaning drops these)

@@ -7,4 +7,5 @@
 #include "ruvector/index.h"
 #include "ruvector/lake.h"
 #include "ruvector/embed.h"
+#include "ruvector/http.h"
 #endif

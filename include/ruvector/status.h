@@ -31,7 +31,13 @@ typedef enum rv_status {
     RV_ERR_LAKE = 14,             /* RuLake: unknown/ambiguous backend or collection, bad bundle */
     RV_ERR_BACKEND = 15,          /* a backend failed or returned bad data (message names it) */
     RV_ERR_CACHE_MISS = 16,       /* pull_on_miss is off and the cache cannot serve the key */
-    RV_ERR_WITNESS = 17           /* a bundle's witness does not verify or does not match */
+    RV_ERR_WITNESS = 17,          /* a bundle's witness does not verify or does not match */
+    RV_ERR_MODEL = 18,            /* an embedding model is missing, unreadable, malformed, fails
+                                     its pinned digest, or produced non-finite output */
+    RV_ERR_TRANSPORT = 19,        /* HTTP/SSE: DNS, connect, TLS, timeout, reset, redirects, caps */
+    RV_ERR_POLICY = 20,           /* A2A: a task policy guard refused or aborted a call */
+    RV_ERR_BUDGET = 21,           /* A2A: the process-wide budget gate refused a call */
+    RV_ERR_SIGNATURE = 22         /* A2A: an agent card's signature or identity does not verify */
 } rv_status;
 
 /* Stable name of a status ("RV_ERR_FORMAT"); never NULL. */

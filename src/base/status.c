@@ -42,6 +42,11 @@ const char *rv_status_name(rv_status status)
     case RV_ERR_BACKEND: return "RV_ERR_BACKEND";
     case RV_ERR_CACHE_MISS: return "RV_ERR_CACHE_MISS";
     case RV_ERR_WITNESS: return "RV_ERR_WITNESS";
+    case RV_ERR_MODEL: return "RV_ERR_MODEL";
+    case RV_ERR_TRANSPORT: return "RV_ERR_TRANSPORT";
+    case RV_ERR_POLICY: return "RV_ERR_POLICY";
+    case RV_ERR_BUDGET: return "RV_ERR_BUDGET";
+    case RV_ERR_SIGNATURE: return "RV_ERR_SIGNATURE";
     case RV_ERR_FORMAT: return "RV_ERR_FORMAT";
     case RV_ERR_CANCELLED: return "RV_ERR_CANCELLED";
     case RV_ERR_INTERNAL: return "RV_ERR_INTERNAL";

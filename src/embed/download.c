@@ -1,115 +1,83 @@
 /*
- * download.c — fetch a model file over HTTP(S) with libcurl into a temp file beside the target,
- * hash it with SHA-256 (OpenSSL) while it streams, and rename it into place only when the digest
- * matches the pinned one. Nothing is left behind on failure.
+ * download.c — fetch a model file over HTTP(S) (base/http.c streams it) into a temp file beside
+ * the target, hash it with SHA-256 (base/hash.c) while it streams, and rename it into place only
+ * when the digest matches the pinned one. Nothing is left behind on failure.
+ *
+ * Every failure but NO_MEMORY, CANCELLED and a bad argument is RV_ERR_MODEL: for the caller a
+ * model that cannot be fetched, stored or trusted is one kind of problem (EmbedError in Python,
+ * whose message says what to install instead). The transfer runs with the http.h defaults: 30 s
+ * to connect, no total limit (a model is large), aborted when under 1 KiB/s for a minute.
  */
-#include <curl/curl.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/atomic_file.h"
+#include "base/hash.h"
 #include "base/internal.h"
 #include "ruvector/embed.h"
+#include "ruvector/http.h"
 
 typedef struct rv_dl {
     rv_atomic_file f;
-    EVP_MD_CTX *sha;
-    rv_status st;
-    const rv_progress *progress;
-    int cancelled;
+    rv_hash sha;
+    const char *url;
 } rv_dl;
 
-static size_t rv_dl_write(char *data, size_t size, size_t nmemb, void *ctx)
+static bool rv_http_ok(long status) { return status >= 200 && status < 300; }
+
+static rv_status rv_dl_chunk(void *ctx, const rv_http_response *resp, const char *data, size_t n)
 {
     rv_dl *d = ctx;
-    size_t n = size * nmemb;
-    if (d->st != RV_OK)
-        return 0;
-    if ((d->st = rv_atomic_file_write(&d->f, data, n)) != RV_OK)
-        return 0;
-    if (!EVP_DigestUpdate(d->sha, data, n)) {
-        d->st = rv_fail(RV_ERR_INTERNAL, "SHA-256 failed");
-        return 0;
-    }
-    return n;
+    if (!rv_http_ok(resp->status)) /* an error page is not the model */
+        return rv_fail(RV_ERR_MODEL, "cannot download %s: The requested URL returned error: %ld", d->url, resp->status);
+    rv_status st = rv_atomic_file_write(&d->f, data, n);
+    if (st != RV_OK)
+        return st;
+    rv_hash_update(&d->sha, data, n);
+    return RV_OK;
 }
 
-static int rv_dl_progress(void *ctx, curl_off_t total, curl_off_t now, curl_off_t ut, curl_off_t un)
+/* NO_MEMORY, CANCELLED and INVALID_ARGUMENT keep their status; the rest is a model problem. */
+static rv_status rv_model_status(rv_status st)
 {
-    (void)ut, (void)un;
-    rv_dl *d = ctx;
-    if (d->progress && d->progress->fn && total > 0 &&
-        d->progress->fn(d->progress->ctx, (uint64_t)now, (uint64_t)total) != 0) {
-        d->cancelled = 1;
-        return 1;
-    }
-    return 0;
+    return st == RV_OK || st == RV_ERR_NO_MEMORY || st == RV_ERR_CANCELLED || st == RV_ERR_INVALID_ARGUMENT
+               ? st
+               : RV_ERR_MODEL;
 }
-
-static void rv_curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 rv_status rv_download(const char *url, const char *sha256_hex, const char *path, const rv_progress *progress)
 {
     if (!url || !sha256_hex || strlen(sha256_hex) != 64 || !path)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "download needs a URL, a 64-hex-digit SHA-256 and a path");
-    static pthread_once_t once = PTHREAD_ONCE_INIT; /* curl_global_init is not thread-safe */
-    pthread_once(&once, rv_curl_init);
-    rv_dl d = {.st = RV_OK, .progress = progress};
+    rv_dl d = {.url = url};
     rv_status st = rv_atomic_file_open(&d.f, path);
     if (st != RV_OK)
-        return st;
-    d.sha = EVP_MD_CTX_new();
-    CURL *c = curl_easy_init();
-    if (!d.sha || !c || !EVP_DigestInit_ex(d.sha, EVP_sha256(), NULL)) {
-        st = rv_fail(RV_ERR_NO_MEMORY, "cannot start a download");
-        goto fail;
+        return rv_model_status(st);
+    rv_hash_init(&d.sha, RV_HASH_SHA256);
+    rv_http_request req;
+    rv_http_request_init(&req, RV_HTTP_GET, url);
+    req.progress = progress;
+    rv_http_response resp;
+    st = rv_http_stream(&req, rv_dl_chunk, &d, &resp);
+    if (st == RV_ERR_CANCELLED) {
+        st = rv_fail(RV_ERR_CANCELLED, "download of %s cancelled", url);
+    } else if (st == RV_ERR_TRANSPORT) {
+        st = rv_fail(RV_ERR_MODEL, "cannot download %s: %s", url, resp.reason);
+    } else if (st == RV_OK && !rv_http_ok(resp.status)) { /* an error without a body */
+        st = rv_fail(RV_ERR_MODEL, "cannot download %s: The requested URL returned error: %ld", url, resp.status);
     }
-    char err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L); /* abort transfers stalled for a minute */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rv_dl_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, rv_dl_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "ruvector/" RV_VERSION_STRING);
-    CURLcode rc = curl_easy_perform(c);
-    if (d.st != RV_OK) {
-        st = d.st;
-        goto fail;
-    }
-    if (rc != CURLE_OK) {
-        st = d.cancelled ? rv_fail(RV_ERR_CANCELLED, "download of %s cancelled", url)
-                         : rv_fail(RV_ERR_IO, "cannot download %s: %s", url, *err ? err : curl_easy_strerror(rc));
-        goto fail;
-    }
-    unsigned char digest[32];
-    unsigned len = 0;
+    rv_http_response_clear(&resp);
+    unsigned char digest[RV_SHA256_BYTES];
     char hex[65];
-    if (!EVP_DigestFinal_ex(d.sha, digest, &len) || len != 32) {
-        st = rv_fail(RV_ERR_INTERNAL, "SHA-256 failed");
-        goto fail;
+    if (st == RV_OK && (st = rv_hash_final(&d.sha, digest, sizeof digest)) == RV_OK) {
+        rv_hex(digest, sizeof digest, hex);
+        if (strcmp(hex, sha256_hex) != 0)
+            st = rv_fail(RV_ERR_MODEL, "%s has SHA-256 %s, expected %s: refusing it", url, hex, sha256_hex);
     }
-    rv_hex(digest, 32, hex);
-    if (strcmp(hex, sha256_hex) != 0) {
-        st = rv_fail(RV_ERR_FORMAT, "%s has SHA-256 %s, expected %s: refusing it", url, hex, sha256_hex);
-        goto fail;
+    rv_hash_abort(&d.sha);
+    if (st != RV_OK) {
+        rv_atomic_file_abort(&d.f);
+        return rv_model_status(st);
     }
-    curl_easy_cleanup(c);
-    EVP_MD_CTX_free(d.sha);
-    return rv_atomic_file_commit(&d.f);
-fail:
-    if (c)
-        curl_easy_cleanup(c);
-    EVP_MD_CTX_free(d.sha);
-    rv_atomic_file_abort(&d.f);
-    return st;
+    return rv_model_status(rv_atomic_file_commit(&d.f));
 }

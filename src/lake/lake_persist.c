@@ -9,11 +9,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/hash.h"
 #include "lake/cache.h"
 
 rv_status rv_lake_key_dirname(const char *backend, const char *collection, char *out, size_t cap)
@@ -36,15 +36,14 @@ rv_status rv_lake_key_dirname(const char *backend, const char *collection, char 
         }
     }
     /* the readable part may collide ("a/b" vs "a_b"); a hash of the exact key makes it unique */
-    unsigned char digest[32];
-    unsigned len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-             EVP_DigestUpdate(ctx, backend, strlen(backend) + 1) &&
-             EVP_DigestUpdate(ctx, collection, strlen(collection)) && EVP_DigestFinal_ex(ctx, digest, &len);
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return rv_fail(RV_ERR_INTERNAL, "libcrypto SHA-256 failed");
+    unsigned char digest[RV_SHA256_BYTES];
+    rv_hash h;
+    rv_hash_init(&h, RV_HASH_SHA256);
+    rv_hash_update(&h, backend, strlen(backend) + 1);
+    rv_hash_update(&h, collection, strlen(collection));
+    rv_status st = rv_hash_final(&h, digest, sizeof digest);
+    if (st != RV_OK)
+        return st;
     out[at++] = '-';
     rv_hex(digest, 8, out + at);
     return RV_OK;

@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
 #include "lake/lake_internal.h"
 
 rv_status rv_mkdirs(const char *dir)
@@ -44,11 +44,11 @@ rv_status rv_sha256_file(const char *path, char out[65])
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return rv_fail(RV_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    rv_hash h;
+    rv_hash_init(&h, RV_HASH_SHA256);
     unsigned char buf[1 << 16];
     rv_status st = RV_OK;
-    while (ok) {
+    for (;;) {
         ssize_t r = read(fd, buf, sizeof buf);
         if (r < 0 && errno == EINTR)
             continue;
@@ -58,16 +58,15 @@ rv_status rv_sha256_file(const char *path, char out[65])
         }
         if (r == 0)
             break;
-        ok = EVP_DigestUpdate(ctx, buf, (size_t)r);
+        rv_hash_update(&h, buf, (size_t)r);
     }
-    unsigned char digest[32];
-    unsigned len = 0;
-    if (st == RV_OK && !(ok && EVP_DigestFinal_ex(ctx, digest, &len) && len == 32))
-        st = rv_fail(RV_ERR_INTERNAL, "libcrypto SHA-256 failed");
-    EVP_MD_CTX_free(ctx);
+    unsigned char digest[RV_SHA256_BYTES];
+    if (st == RV_OK)
+        st = rv_hash_final(&h, digest, sizeof digest);
+    rv_hash_abort(&h);
     close(fd);
     if (st == RV_OK)
-        rv_hex(digest, 32, out);
+        rv_hex(digest, sizeof digest, out);
     return st;
 }
 

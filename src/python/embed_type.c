@@ -1,6 +1,10 @@
 /*
  * embed_type.c — ruvector._Embedder: the C text embedder (model resolution is Python's job, in
  * ruvector/_embed.py; this type loads a resolved directory).
+ *
+ * Core failures are raised through the common status table (errors.c): RV_ERR_MODEL is
+ * EmbedError, NO_MEMORY MemoryError. EmbedError is raised directly only for what the glue itself
+ * decides (an unloaded embedder, a text over max_seq_length with truncate=False).
  */
 #include "module.h"
 
@@ -32,7 +36,7 @@ static int rv_embedder_init(PyObject *obj, PyObject *args, PyObject *kwds)
     RV_NOGIL(s = rv_embedder_load(PyBytes_AS_STRING(bytes), &e););
     Py_DECREF(bytes);
     if (s != RV_OK) {
-        PyErr_Format(st->EmbedError, "%s", rv_last_error());
+        rv_py_raise(st, s);
         return -1;
     }
     rv_py_embedder *self = (rv_py_embedder *)obj;
@@ -187,7 +191,7 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single, PyObj
         rv_status s;
         RV_NOGIL(s = rv_first_too_long(self->e, ptrs, lens, (size_t)n, &bad, &tokens););
         if (s != RV_OK) {
-            PyErr_NoMemory();
+            rv_py_raise(st, s);
             r = -1;
         } else if (bad < (size_t)n) {
             rv_too_long_error(st, self->e, single, bad, tokens);
@@ -207,8 +211,7 @@ static PyObject *rv_embed_common(PyObject *obj, PyObject *arg, int single, PyObj
                 rv_py_progress_done(&prog);
                 if (s != RV_OK) {
                     Py_CLEAR(out);
-                    if (!PyErr_Occurred())
-                        PyErr_Format(s == RV_ERR_NO_MEMORY ? PyExc_MemoryError : st->EmbedError, "%s", rv_last_error());
+                    rv_py_raise(st, s); /* keeps an exception a progress callback raised */
                 }
             }
         }
@@ -275,7 +278,7 @@ static PyObject *rv_embed_task_result(rv_module_state *st, rv_py_async *b)
         return NULL;
     }
     if (t->status != RV_OK) {
-        PyErr_SetString(t->status == RV_ERR_NO_MEMORY ? PyExc_MemoryError : st->EmbedError, t->msg);
+        PyErr_SetString(rv_py_exc_class(st, t->status), t->msg); /* the worker thread's message */
         return NULL;
     }
     npy_intp dims[2] = {(npy_intp)t->n, (npy_intp)rv_embedder_dim(t->e)};
@@ -385,8 +388,11 @@ static PyObject *rv_tokenize_m(PyObject *obj, PyObject *const *args, Py_ssize_t 
         return NULL;
     size_t cap = rv_embedder_max_seq_length(self->e), n = 0;
     int32_t *ids = PyMem_Malloc(cap * sizeof(int32_t));
-    rv_status s = ids ? rv_embedder_tokenize(self->e, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b), ids, cap, &n)
-                      : RV_ERR_NO_MEMORY;
+    if (!ids) {
+        Py_DECREF(b);
+        return PyErr_NoMemory();
+    }
+    rv_status s = rv_embedder_tokenize(self->e, PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(b), ids, cap, &n);
     Py_DECREF(b);
     PyObject *list = NULL;
     if (s == RV_OK) {
@@ -399,7 +405,7 @@ static PyObject *rv_tokenize_m(PyObject *obj, PyObject *const *args, Py_ssize_t 
                 PyList_SET_ITEM(list, (Py_ssize_t)i, v);
         }
     } else {
-        PyErr_NoMemory();
+        rv_py_raise(st, s);
     }
     PyMem_Free(ids);
     return list;
@@ -480,11 +486,8 @@ static PyObject *rv_download_fn(PyObject *module, PyObject *args)
     RV_NOGIL(s = rv_download(url, sha, PyBytes_AS_STRING(bytes), &prog.c););
     rv_py_progress_done(&prog);
     Py_DECREF(bytes);
-    if (s != RV_OK) {
-        if (!PyErr_Occurred())
-            PyErr_Format(st->EmbedError, "%s", rv_last_error());
-        return NULL;
-    }
+    if (s != RV_OK)
+        return rv_py_raise(st, s); /* keeps an exception a progress callback raised */
     Py_RETURN_NONE;
 }
 

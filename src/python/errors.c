@@ -116,6 +116,11 @@ PyObject *rv_py_exc_class(rv_module_state *st, rv_status status)
     case RV_ERR_BACKEND: return st->BackendError;
     case RV_ERR_CACHE_MISS: return st->CacheMissError;
     case RV_ERR_WITNESS: return st->WitnessMismatch;
+    case RV_ERR_MODEL: return st->EmbedError;
+    case RV_ERR_TRANSPORT: return st->TransportError;
+    case RV_ERR_POLICY: return st->PolicyViolation;
+    case RV_ERR_BUDGET: return st->BudgetExceeded;
+    case RV_ERR_SIGNATURE: return st->CardSignatureInvalid;
     default: return st->RuVectorError;
     }
 }

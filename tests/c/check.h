@@ -42,5 +42,7 @@ void test_index(void);
 void test_persist(void);
 void test_lake(void);
 void test_embed(void);
+void test_hash(void);
+void test_http(void);
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
 } groups[] = {
     {"kernels", test_kernels}, {"structs", test_structs}, {"pool", test_pool},
     {"index", test_index},     {"persist", test_persist}, {"lake", test_lake}, {"embed", test_embed},
+    {"hash", test_hash},       {"http", test_http},
 };
 
 int main(int argc, char **argv)

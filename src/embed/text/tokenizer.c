@@ -10,8 +10,8 @@
 
 #include "base/internal.h"
 #include "base/strmap.h"
-#include "embed/tokenizer.h"
-#include "embed/unicode_tables.h"
+#include "embed/text/tokenizer.h"
+#include "embed/text/unicode_tables.h"
 
 #define RV_MAX_WORD_CHARS 100 /* max_input_chars_per_word */
 

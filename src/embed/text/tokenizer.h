@@ -1,5 +1,5 @@
 /*
- * embed/tokenizer.h — the BERT-uncased WordPiece tokenizer, as the Hugging Face fast tokenizer
+ * embed/text/tokenizer.h — the BERT-uncased WordPiece tokenizer, as the Hugging Face fast tokenizer
  * (BertTokenizerFast) runs it: special-token split, cleaning, CJK spacing, NFD + accent
  * stripping, lowercasing, whitespace/punctuation pre-tokenization, greedy longest-match
  * WordPiece with "##" continuations and [UNK] for unmatched words.

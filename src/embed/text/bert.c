@@ -22,7 +22,7 @@
 #include "embed/nn_kernels.h"
 #include "base/pool.h"
 #include "embed/safetensors.h"
-#include "embed/tokenizer.h"
+#include "embed/text/tokenizer.h"
 #include "ruvector/embed.h"
 
 #define RV_BERT_MAX_LAYERS 48
@@ -39,6 +39,7 @@ typedef struct rv_bert_layer {
 } rv_bert_layer;
 
 struct rv_embedder {
+    rv_embedder_kind kind; /* RV_EMBEDDER_TEXT: the first member of every model kind's struct */
     size_t vocab, hidden, heads, inter, layers, max_pos, max_seq;
     double eps;
     float *word, *pos, *type, *emb_g, *emb_b;
@@ -113,6 +114,7 @@ rv_status rv_embedder_load(const char *dir, rv_embedder **out)
     if (!e)
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     e->vocab = 30522, e->hidden = 384, e->heads = 12, e->inter = 1536, e->layers = 6, e->max_pos = 512;
+    e->kind = RV_EMBEDDER_TEXT;
     e->eps = 1e-12, e->max_seq = 256;
     char *cfg_path = rv_path_join(dir, "config.json"), *st_path = rv_path_join(dir, "model.safetensors"),
          *vocab_path = rv_path_join(dir, "vocab.txt"), *sb_path = rv_path_join(dir, "sentence_bert_config.json");
@@ -202,12 +204,14 @@ rv_status rv_embedder_load(const char *dir, rv_embedder **out)
     rv_free(sb_path);
     if (s != RV_OK) {
         rv_embedder_destroy(e);
-        return s;
+        /* a file missing, unreadable or malformed (the message names it) is a model problem */
+        return s == RV_ERR_NO_MEMORY ? s : RV_ERR_MODEL;
     }
     *out = e;
     return RV_OK;
 }
 
+rv_embedder_kind rv_embedder_kind_of(const rv_embedder *e) { return e->kind; }
 uint32_t rv_embedder_dim(const rv_embedder *e) { return (uint32_t)e->hidden; }
 uint32_t rv_embedder_max_seq_length(const rv_embedder *e) { return (uint32_t)e->max_seq; }
 
@@ -425,7 +429,7 @@ static rv_status rv_forward(const rv_embedder *e, const int32_t *ids, const size
             nrm += (double)o[i] * o[i];
         nrm = sqrt(nrm);
         if (!(nrm > 0) || !isfinite(nrm)) {
-            s = rv_fail(RV_ERR_FORMAT, "the model produced a non-finite or zero embedding: are its weights valid?");
+            s = rv_fail(RV_ERR_MODEL, "the model produced a non-finite or zero embedding: are its weights valid?");
             break;
         }
         float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
