@@ -34,12 +34,21 @@ typedef enum rv_index_kind {
     RV_INDEX_RABITQ_ASYM = 4   /* codes, 8-bit query; originals and exact rerank when rf > 1 */
 } rv_index_kind;
 
+/* Every tunable as DEFAULT / MIN / MAX (rv_index_params_default uses the defaults). */
+#define RV_RERANK_FACTOR_MIN 1u
 #define RV_RERANK_FACTOR_MAX 1024u
+#define RV_RERANK_FACTOR_DEFAULT_PLUS 20u /* RabitqPlus: recall@10 1.0 at D = 128 (BENCHMARKS.md) */
+#define RV_RERANK_FACTOR_DEFAULT 1u       /* the other kinds: no rerank */
 #define RV_CODE_BITS_MIN 1u
 #define RV_CODE_BITS_MAX 8u
+#define RV_CODE_BITS_DEFAULT 4u        /* Plus and Asym: Extended RaBitQ 4-bit codes */
+#define RV_CODE_BITS_DEFAULT_RABITQ 1u /* RabitqIndex: the 1-bit minimum */
 #define RV_QUERY_BITS_MIN 1u
 #define RV_QUERY_BITS_MAX 8u
+#define RV_QUERY_BITS_DEFAULT 8u
+#define RV_NLIST_MIN 0u /* 0: about sqrt(n), chosen at build */
 #define RV_NLIST_MAX 65536u
+#define RV_NLIST_DEFAULT 0u
 
 /* Build parameters. Start from rv_index_params_default(kind) and change what you need.
  * Ignored by FLAT_F32. */

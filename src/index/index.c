@@ -18,13 +18,14 @@ static bool rv_kind_valid(rv_index_kind kind)
 
 rv_index_params rv_index_params_default(rv_index_kind kind)
 {
-    rv_index_params p = {.seed = 0, .rerank_factor = 1, .query_bits = 8, .nlist = 0, .bits = 1};
+    rv_index_params p = {.seed = 0, .rerank_factor = RV_RERANK_FACTOR_DEFAULT, .query_bits = RV_QUERY_BITS_DEFAULT,
+                         .nlist = RV_NLIST_DEFAULT, .bits = RV_CODE_BITS_DEFAULT_RABITQ};
     if (kind == RV_INDEX_RABITQ_PLUS)
-        p.rerank_factor = 20;
+        p.rerank_factor = RV_RERANK_FACTOR_DEFAULT_PLUS;
     /* Extended RaBitQ 4-bit codes where they pay (measured at n = 100k, d = 128: recall@10 with 200
      * candidates 0.989 -> 1.000; codes-only 0.40 -> 0.90). RabitqIndex stays the 1-bit minimum. */
     if (kind == RV_INDEX_RABITQ_PLUS || kind == RV_INDEX_RABITQ_ASYM)
-        p.bits = 4;
+        p.bits = RV_CODE_BITS_DEFAULT;
     return p;
 }
 

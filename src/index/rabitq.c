@@ -65,7 +65,7 @@ rv_status rv_rabitq_check_params(rv_index_kind kind, const rv_index_params *p)
     if (kind == RV_INDEX_RABITQ && p->rerank_factor != 1)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "RabitqIndex keeps no original vectors, so it cannot rerank "
                        "(rerank_factor %u); use RabitqPlusIndex or RabitqAsymIndex", p->rerank_factor);
-    if (p->rerank_factor < 1 || p->rerank_factor > RV_RERANK_FACTOR_MAX)
+    if (p->rerank_factor < RV_RERANK_FACTOR_MIN || p->rerank_factor > RV_RERANK_FACTOR_MAX)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "rerank_factor must be in 1..%u, not %u",
                        RV_RERANK_FACTOR_MAX, p->rerank_factor);
     if (p->query_bits < RV_QUERY_BITS_MIN || p->query_bits > RV_QUERY_BITS_MAX)

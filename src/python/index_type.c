@@ -82,9 +82,9 @@ static int rv_py_params(rv_module_state *st, rv_index_kind kind, PyObject *seed,
     *p = rv_index_params_default(kind);
     if (seed && seed != Py_None && rv_py_u64_get(st, seed, "seed", &p->seed) < 0)
         return -1;
-    if (rv_py_u32_opt(st, rf, "rerank_factor", 1, RV_RERANK_FACTOR_MAX, &p->rerank_factor) < 0 ||
+    if (rv_py_u32_opt(st, rf, "rerank_factor", RV_RERANK_FACTOR_MIN, RV_RERANK_FACTOR_MAX, &p->rerank_factor) < 0 ||
         rv_py_u32_opt(st, qb, "query_bits", RV_QUERY_BITS_MIN, RV_QUERY_BITS_MAX, &p->query_bits) < 0 ||
-        rv_py_u32_opt(st, nlist, "nlist", 0, RV_NLIST_MAX, &p->nlist) < 0 ||
+        rv_py_u32_opt(st, nlist, "nlist", RV_NLIST_MIN, RV_NLIST_MAX, &p->nlist) < 0 ||
         rv_py_u32_opt(st, bits, "bits", RV_CODE_BITS_MIN, RV_CODE_BITS_MAX, &p->bits) < 0)
         return -1;
     return 0;
