@@ -32,6 +32,9 @@ run_pytest "scalar kernels" RUVECTOR_SIMD=scalar
 
 echo "== mypy --strict (tests, examples, stubs)"
 (cd tests && ../$PY -m mypy --strict --config-file ../pyproject.toml . ../examples)
+(cd tests && ../$PY -m mypy --strict --config-file ../pyproject.toml -p ruvector)
+(cd tests && ../$PY -m mypy.stubtest ruvector --mypy-config-file ../pyproject.toml \
+    --allowlist typing/stubtest-allowlist.txt)
 
 echo "== ASan + UBSan: C unit tests"
 [ -f build/asan/build.ninja ] || meson setup build/asan -Dpython=false -Db_sanitize=address,undefined \

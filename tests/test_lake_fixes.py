@@ -145,8 +145,8 @@ def test_refresh_result_and_consistency_print_their_names() -> None:
 @pytest.mark.parametrize("kind", ["local", "fs"])
 def test_duplicate_ids_in_one_upsert_raise_and_write_nothing(kind: str, tmp_path: Path,
                                                             rng: np.random.Generator) -> None:
-    backend: ruvector.LocalBackend = (ruvector.LocalBackend(name="b") if kind == "local"
-                                      else ruvector.FsBackend(name="b", root=tmp_path))
+    backend: ruvector.LocalBackend | ruvector.FsBackend = (  # siblings: FsBackend is no LocalBackend
+        ruvector.LocalBackend(name="b") if kind == "local" else ruvector.FsBackend(name="b", root=tmp_path))
     x = rng.standard_normal((4, 8)).astype(np.float32)
     backend.upsert("c", ids=[1, 2], vectors=x[:2])
     # as RabitqPlusIndex.build refuses duplicate ids, so does one upsert: all or nothing

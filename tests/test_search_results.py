@@ -12,7 +12,9 @@ import pytest
 import ruvector
 from conftest import assert_exact_knn, brute_force
 
-RABITQ = [ruvector.RabitqIndex, ruvector.RabitqPlusIndex, ruvector.RabitqAsymIndex]
+# The index classes share no base class (ruvector.AnyIndex is their Protocol), so name the union.
+RABITQ: list[type[ruvector.RabitqIndex] | type[ruvector.RabitqPlusIndex] | type[ruvector.RabitqAsymIndex]] = [
+    ruvector.RabitqIndex, ruvector.RabitqPlusIndex, ruvector.RabitqAsymIndex]
 EXACT_SCORES = (ruvector.RabitqPlusIndex,)  # RabitqIndex / Asym (rf 1) return estimates
 
 

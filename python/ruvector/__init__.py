@@ -24,7 +24,7 @@ from ruvector._ruvector import (
     FlatF32Index,
     FsBackend,
     IndexBusyError,
-    IndexError,
+    IndexError as IndexError,  # explicit re-export (not in __all__, see below)
     LakeError,
     LakeSession,
     LocalBackend,

@@ -6,9 +6,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import pathlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ruvector import _ruvector
+
+if TYPE_CHECKING:
+    from ruvector._ruvector import _Progress
 
 _HF = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main"
 
@@ -48,7 +51,7 @@ def cache_root() -> pathlib.Path:
 
 
 def resolve(name_or_path: str | os.PathLike[str], *, use_packages: bool = True, download: bool = True,
-            progress: Any = None) -> pathlib.Path:
+            progress: _Progress = None) -> pathlib.Path:
     """The model directory for a name or path, in the contract's order: an explicit directory;
     the cache ($RUVECTOR_MODEL_DIR or ~/.cache/ruvector/models/<name>/); an installed package
     that ships the weights; a download from the pinned URL ($RUVECTOR_MODEL_URL overrides the
@@ -74,7 +77,7 @@ def resolve(name_or_path: str | os.PathLike[str], *, use_packages: bool = True, 
         for module, sub, _pip in spec["packages"]:
             found = importlib.util.find_spec(module)
             if found and found.origin:
-                d = pathlib.Path(found.origin).parent / sub
+                d: pathlib.Path = pathlib.Path(found.origin).parent / sub
                 if _complete(d):
                     return d
     if not download:
@@ -104,7 +107,7 @@ class Embedder(_ruvector._Embedder):
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike[str], *, use_packages: bool = True,
-                        download: bool = True, progress: Any = None) -> Embedder:
+                        download: bool = True, progress: _Progress = None) -> Embedder:
         """Loads a model by name or directory (see ``ruvector._embed.resolve`` for the order).
         Raises EmbedError saying what to install or where to put files when it cannot."""
         return cls(resolve(name_or_path, use_packages=use_packages, download=download, progress=progress))

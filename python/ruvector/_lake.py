@@ -10,9 +10,12 @@ import collections.abc
 import enum
 import os
 from dataclasses import dataclass
-from typing import Any, Generator, Generic, NamedTuple, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Generator, Generic, NamedTuple, Sequence, SupportsIndex, TypeVar
 
 from ruvector import _ruvector
+
+if TYPE_CHECKING:
+    from ruvector._typing import MatrixLike, PathLike, VectorLike
 
 
 class Consistency(enum.IntEnum):
@@ -46,7 +49,7 @@ for _enum in (Consistency, RefreshResult):
     _enum.__repr__ = _enum_name  # type: ignore[method-assign,assignment]
     _enum.__str__ = _enum_name  # type: ignore[method-assign,assignment]
     _enum.__format__ = (  # type: ignore[method-assign]
-        lambda self, spec: _enum_name(self) if not spec else format(int(self), spec)
+        lambda self, spec: _enum_name(self) if not spec else format(int(self), spec)  # type: ignore[arg-type]
     )
 
 
@@ -205,7 +208,7 @@ class RuLakeBuilder:
 _T = TypeVar("_T")
 
 
-class _LakeCall(collections.abc.Coroutine, Generic[_T]):  # type: ignore[type-arg]
+class _LakeCall(collections.abc.Coroutine[Any, Any, _T], Generic[_T]):
     """What the *_async methods return: a coroutine around the asyncio future the C core
     resolves from its worker pool, so ``await``, ``asyncio.create_task`` and ``gather`` all take
     it (a bare Future is not a coroutine, and create_task refuses one). The search is already
@@ -268,7 +271,7 @@ class RuLake(_ruvector._RuLake):
         consistency: Consistency = Consistency.FRESH,
         eventual_ttl_ms: int = 1000,
         pull_on_miss: bool = True,
-        cache_dir: str | os.PathLike[str] | None = None,
+        cache_dir: PathLike | None = None,
         reprime_fraction: float = 0.1,
     ) -> None:
         """The lake with these options (RuLake.builder() sets the same ones by name)."""
@@ -278,20 +281,22 @@ class RuLake(_ruvector._RuLake):
             pull_on_miss=pull_on_miss, cache_dir=cache_dir, reprime_fraction=reprime_fraction,
         )
 
-    def search_one_async(
-        self, collection: str, query: Any, k: int = 10, *, backend: str | None = None
+    # The core's methods return its asyncio futures; these return coroutines around them (not
+    # Futures), hence the override ignores.
+    def search_one_async(  # type: ignore[override]
+        self, collection: str, query: VectorLike, k: SupportsIndex = 10, *, backend: str | None = None
     ) -> _LakeCall[list[LakeHit]]:
         """search_one on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
         return _LakeCall(super().search_one_async(collection, query, k, backend=backend))
 
-    def search_batch_async(
-        self, collection: str, queries: Any, k: int = 10, *, backend: str | None = None
+    def search_batch_async(  # type: ignore[override]
+        self, collection: str, queries: MatrixLike, k: SupportsIndex = 10, *, backend: str | None = None
     ) -> _LakeCall[list[list[LakeHit]]]:
         """search_batch on the worker pool: a coroutine for ``await`` or ``asyncio.create_task``."""
         return _LakeCall(super().search_batch_async(collection, queries, k, backend=backend))
 
-    def search_federated_async(
-        self, collection: str, query: Any, k: int = 10, *, backends: Sequence[str] | None = None
+    def search_federated_async(  # type: ignore[override]
+        self, collection: str, query: VectorLike, k: SupportsIndex = 10, *, backends: Sequence[str] | None = None
     ) -> _LakeCall[list[LakeHit]]:
         """search_federated on the worker pool: a coroutine for ``await`` or
         ``asyncio.create_task``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable
 
 
 def make_bar(desc: str) -> Callable[[int, int, str], None]:
@@ -27,27 +27,27 @@ class _TqdmBar:
     def __init__(self, tqdm_cls: type, desc: str) -> None:
         self._cls = tqdm_cls
         self._phase = desc
-        self._bar: object | None = None
+        self._bar: Any = None  # a tqdm bar or None (tqdm has no type hints)
         self._last = 0
 
     def __call__(self, done: int, total: int, phase: str | None = None) -> None:
         phase = phase or self._phase
         if self._bar is not None and phase != self._phase:
-            self._bar.close()  # type: ignore[attr-defined]
+            self._bar.close()
             self._bar = None
         self._phase = phase
         if done == 0 and total:  # an iteration of a phase that has no count (k-means)
             if self._bar is None:
                 self._bar = self._cls(desc=phase, unit="iter", file=sys.stderr)
-            self._bar.update(1)  # type: ignore[attr-defined]
+            self._bar.update(1)
             return
         if self._bar is None:
             self._bar = self._cls(total=total, desc=phase, unit="it", file=sys.stderr)
             self._last = 0
-        self._bar.update(done - self._last)  # type: ignore[attr-defined]
+        self._bar.update(done - self._last)
         self._last = done
         if done >= total:
-            self._bar.close()  # type: ignore[attr-defined]
+            self._bar.close()
             self._bar = None
 
 

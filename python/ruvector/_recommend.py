@@ -18,12 +18,19 @@ use FlatF32Index there.
 from __future__ import annotations
 
 import operator
-from typing import Any, SupportsIndex
+from typing import TYPE_CHECKING, Any, SupportsIndex
+
+if TYPE_CHECKING:
+    from ruvector._ruvector import FlatF32Index, RabitqAsymIndex, RabitqIndex, RabitqPlusIndex
+
+    _IndexClass = type[FlatF32Index] | type[RabitqIndex] | type[RabitqPlusIndex] | type[RabitqAsymIndex]
 
 SMALL_N = 5_000
 
 
-def recommend(n: SupportsIndex, dim: SupportsIndex, recall_target: float = 0.95) -> tuple[type, dict[str, int]]:
+# The keyword values are ints, typed Any so that `cls.build(vectors, **kw)` type-checks for every
+# class of the union (FlatF32Index.build takes none of them; the dict is empty then).
+def recommend(n: SupportsIndex, dim: SupportsIndex, recall_target: float = 0.95) -> tuple[_IndexClass, dict[str, Any]]:
     """The index class and build keyword arguments for n vectors of dimension dim and a
     recall@10 target. Example: ``cls, kw = ruvector.recommend(1_000_000, 384, 0.99)`` then
     ``cls.build(vectors, **kw)``."""
