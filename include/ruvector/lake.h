@@ -127,7 +127,7 @@ typedef struct rv_backend_ops {
      * generation in *since (its data_ref, opaque, num, text), read at one instant. *known =
      * false when the backend's bounded change log does not reach back to it (or it is not one
      * of the collection's generations): the lake then pulls. The built-in backends log the ids
-     * of their last RV_CHANGELOG writes (see local_backend.c, fs_backend.c). */
+     * of their last writes, bounded by RV_CHANGELOG_MAX_IDS / _WRITES (below). */
     rv_status (*changes)(void *self, const char *collection, const rv_ident *since, rv_changes *out,
                          bool *known);
 } rv_backend_ops;
@@ -149,10 +149,16 @@ void *rv_backend_impl(const rv_backend *b, const rv_backend_ops *ops);
 rv_status rv_backend_list(rv_backend *b, char ***names, size_t *count);
 void rv_lake_free_names(char **names, size_t count);
 
+/* The built-in backends' change logs keep the ids of at most this many writes and ids (the
+ * oldest go first; a generation older than the log is answered "not known" and the lake pulls).
+ * Fixed caps, not tunables: they bound each collection's log memory. */
+#define RV_CHANGELOG_MAX_IDS 65536u
+#define RV_CHANGELOG_MAX_WRITES 4096u
+
 /* In-memory backend. upsert inserts or replaces by id (the collection is created, its dim fixed
  * by the first upsert); delete removes the ids it holds (*removed counts them); drop removes
  * the collection. Every write bumps the collection's generation and is logged (the ids it
- * touched, bounded by RV_CHANGELOG_MAX_IDS / _WRITES in lake/table.h) so the lake can update its
+ * touched, bounded by RV_CHANGELOG_MAX_IDS / _WRITES) so the lake can update its
  * cache in place. Errors: INVALID_ARGUMENT (non-finite values, bad names), DUPLICATE_ID (an id
  * twice in one upsert, as rv_index_build refuses; nothing is written), DIMENSION_MISMATCH, LAKE
  * (unknown collection), NO_MEMORY. */
@@ -171,17 +177,17 @@ rv_status rv_local_drop(rv_backend *b, const char *collection);
  * change log covers this process's writes only (a file another writer changed is pulled).
  * Collection names must be safe file names (no '/', '\\', ':', control bytes, '.', '..').
  * Errors: as the local backend, plus IO, and BACKEND for a corrupt file. */
-rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out);
+rv_status rv_fsb_new(const char *name, const char *root, rv_backend **out);
 /* As rv_local_upsert, rewriting the collection's file atomically. */
-rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids,
+rv_status rv_fsb_upsert(rv_backend *b, const char *collection, const int64_t *ids,
                        const float *vectors, size_t n, uint32_t dim);
 /* As rv_local_delete, rewriting the file when something was removed. */
-rv_status rv_fs_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
+rv_status rv_fsb_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
                        size_t *removed);
 /* Deletes the collection's file. */
-rv_status rv_fs_drop(rv_backend *b, const char *collection);
+rv_status rv_fsb_drop(rv_backend *b, const char *collection);
 /* Validates a collection/file name by upstream's rules. Errors: INVALID_ARGUMENT. */
-rv_status rv_fs_check_name(const char *name);
+rv_status rv_fsb_check_name(const char *name);
 
 /* ---- the lake --------------------------------------------------------------------------- */
 
@@ -194,8 +200,29 @@ typedef enum rv_consistency {
     RV_CONSISTENCY_STALE = 2     /* never re-check a primed key */
 } rv_consistency;
 
+/* The lake's tunables, each a DEFAULT/MIN/MAX triple (rv_lake_params_default uses the
+ * defaults; rv_lake_create checks rerank_factor and reprime_fraction against their ranges). The
+ * seed, entry and byte bounds and TTL take any value in C; their MIN/MAX are the range the
+ * Python glue accepts (Python and JSON ints stay exact below 2^63), where None / 0 means
+ * unbounded. */
+#define RV_LAKE_RERANK_FACTOR_DEFAULT 20u
+#define RV_LAKE_RERANK_FACTOR_MIN 1u
+#define RV_LAKE_RERANK_FACTOR_MAX RV_RERANK_FACTOR_MAX
+#define RV_LAKE_ROTATION_SEED_DEFAULT 42u
+#define RV_LAKE_ROTATION_SEED_MIN 0u
+#define RV_LAKE_ROTATION_SEED_MAX 0x7fffffffffffffffu
+#define RV_LAKE_MAX_ENTRIES_DEFAULT 0u /* unbounded */
+#define RV_LAKE_MAX_ENTRIES_MIN 1u
+#define RV_LAKE_MAX_ENTRIES_MAX 0x7fffffffffffffffu
+#define RV_LAKE_MAX_BYTES_DEFAULT 0u /* unbounded */
+#define RV_LAKE_MAX_BYTES_MIN 1u
+#define RV_LAKE_MAX_BYTES_MAX 0x7fffffffffffffffu
+#define RV_LAKE_EVENTUAL_TTL_MS_DEFAULT 1000u
+#define RV_LAKE_EVENTUAL_TTL_MS_MIN 0u
+#define RV_LAKE_EVENTUAL_TTL_MS_MAX 0x7fffffffffffffffu
+
 typedef struct rv_lake_params {
-    uint32_t rerank_factor;     /* 1..1024; part of the witness */
+    uint32_t rerank_factor;     /* RV_LAKE_RERANK_FACTOR_MIN..MAX; part of the witness */
     uint64_t rotation_seed;     /* part of the witness */
     size_t max_entries;         /* 0: unbounded */
     size_t max_bytes;           /* 0: unbounded */

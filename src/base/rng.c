@@ -1,5 +1,7 @@
 /* base/rng.c — see rng.h. */
 #include <math.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "base/internal.h"
 #include "base/rng.h"
@@ -68,4 +70,14 @@ double rv_rng_gauss(rv_rng *r)
     r->spare = v * f;
     r->has_spare = 1;
     return u * f;
+}
+
+uint64_t rv_random_u64(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v)
+        return v;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&v;
 }

@@ -5,6 +5,10 @@
  * included) gives a well-mixed state. Gaussians by the Marsaglia polar method in double. The
  * stream is part of our file-format determinism: same seed, same library build => same bytes.
  * (Bit-compatibility with upstream's ChaCha12 + ziggurat is not a goal; see rabitq.md.)
+ *
+ * rv_random_u64 is the one unseeded source: fresh bits from the OS for identities that must
+ * differ between processes (LocalBackend's generation tag, FsBackend's file nonce), never for
+ * anything a seed should reproduce.
  */
 #ifndef RV_BASE_RNG_H
 #define RV_BASE_RNG_H
@@ -25,5 +29,8 @@ double rv_rng_uniform(rv_rng *r);
 uint64_t rv_rng_below(rv_rng *r, uint64_t bound);
 /* Standard normal. */
 double rv_rng_gauss(rv_rng *r);
+
+/* A fresh random 64-bit value (getrandom; falls back to time and address bits). Thread-safe. */
+uint64_t rv_random_u64(void);
 
 #endif

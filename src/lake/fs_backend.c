@@ -30,19 +30,20 @@
 #include <unistd.h>
 
 #include "base/atomic_file.h"
+#include "base/rng.h"
 #include "lake/table.h"
 
 #define RV_RUVEC1_MAGIC "ruvec1\0\0"
 #define RV_RUVEC1_HEADER 24u
 
-typedef struct rv_fs {
+typedef struct rv_fsb {
     pthread_mutex_t write_lock;
     char *root; /* canonical */
     char *name;
     rv_strmap logs; /* collection -> rv_changelog* of this process's writes (under write_lock) */
-} rv_fs;
+} rv_fsb;
 
-rv_status rv_fs_check_name(const char *name)
+rv_status rv_fsb_check_name(const char *name)
 {
     size_t len = name ? strlen(name) : 0;
     if (len == 0 || len > 255)
@@ -62,17 +63,17 @@ rv_status rv_fs_check_name(const char *name)
     return RV_OK;
 }
 
-static void rv_fs_free_log(void *ctx, const char *key, size_t len, void *value)
+static void rv_fsb_free_log(void *ctx, const char *key, size_t len, void *value)
 {
     (void)ctx, (void)key, (void)len;
     rv_changelog_free(value);
     rv_free(value);
 }
 
-static void rv_fs_destroy(void *self)
+static void rv_fsb_destroy(void *self)
 {
-    rv_fs *f = self;
-    rv_strmap_each(&f->logs, rv_fs_free_log, NULL);
+    rv_fsb *f = self;
+    rv_strmap_each(&f->logs, rv_fsb_free_log, NULL);
     rv_strmap_free(&f->logs);
     pthread_mutex_destroy(&f->write_lock);
     rv_free(f->root);
@@ -192,9 +193,9 @@ static void rv_ruvec1_gen(const rv_ruvec1 *h, char *out, size_t cap)
              (long long)h->sb.st_mtim.tv_sec, (long)h->sb.st_mtim.tv_nsec, (long long)h->sb.st_size, h->nonce);
 }
 
-static char *rv_fs_path(const rv_fs *f, const char *collection, rv_status *st)
+static char *rv_fsb_path(const rv_fsb *f, const char *collection, rv_status *st)
 {
-    if ((*st = rv_fs_check_name(collection)) != RV_OK)
+    if ((*st = rv_fsb_check_name(collection)) != RV_OK)
         return NULL;
     char *p = rv_path_join(f->root, collection);
     if (!p)
@@ -202,11 +203,11 @@ static char *rv_fs_path(const rv_fs *f, const char *collection, rv_status *st)
     return p;
 }
 
-static rv_status rv_fs_ident(void *self, const char *collection, rv_ident *out)
+static rv_status rv_fsb_ident(void *self, const char *collection, rv_ident *out)
 {
-    rv_fs *f = self;
+    rv_fsb *f = self;
     rv_status st;
-    char *path = rv_fs_path(f, collection, &st);
+    char *path = rv_fsb_path(f, collection, &st);
     int fd = -1;
     rv_ruvec1 h;
     if (path && (st = rv_ruvec1_open(path, true, f->name, collection, &fd, &h)) == RV_OK) {
@@ -227,11 +228,11 @@ static rv_status rv_fs_ident(void *self, const char *collection, rv_ident *out)
     return st;
 }
 
-static rv_status rv_fs_pull(void *self, const char *collection, rv_pulled *out)
+static rv_status rv_fsb_pull(void *self, const char *collection, rv_pulled *out)
 {
-    rv_fs *f = self;
+    rv_fsb *f = self;
     rv_status st;
-    char *path = rv_fs_path(f, collection, &st);
+    char *path = rv_fsb_path(f, collection, &st);
     int fd = -1;
     rv_ruvec1 h;
     if (path && (st = rv_ruvec1_open(path, true, f->name, collection, &fd, &h)) == RV_OK) {
@@ -242,11 +243,11 @@ static rv_status rv_fs_pull(void *self, const char *collection, rv_pulled *out)
     return st;
 }
 
-static rv_status rv_fs_holds(void *self, const char *collection, bool *out)
+static rv_status rv_fsb_holds(void *self, const char *collection, bool *out)
 {
-    rv_fs *f = self;
+    rv_fsb *f = self;
     *out = false;
-    if (rv_fs_check_name(collection) != RV_OK)
+    if (rv_fsb_check_name(collection) != RV_OK)
         return RV_OK; /* a name that cannot be a file is not held */
     char *path = rv_path_join(f->root, collection);
     if (!path)
@@ -261,9 +262,9 @@ static rv_status rv_fs_holds(void *self, const char *collection, bool *out)
     return RV_OK;
 }
 
-static rv_status rv_fs_list(void *self, char ***names, size_t *count)
+static rv_status rv_fsb_list(void *self, char ***names, size_t *count)
 {
-    rv_fs *f = self;
+    rv_fsb *f = self;
     DIR *d = opendir(f->root);
     if (!d)
         return rv_fail(RV_ERR_IO, "cannot list '%s': %s", f->root, strerror(errno));
@@ -273,7 +274,7 @@ static rv_status rv_fs_list(void *self, char ***names, size_t *count)
     struct dirent *e;
     while (st == RV_OK && (e = readdir(d)) != NULL) {
         bool held = false;
-        if (rv_fs_check_name(e->d_name) != RV_OK || rv_fs_holds(f, e->d_name, &held) != RV_OK || !held)
+        if (rv_fsb_check_name(e->d_name) != RV_OK || rv_fsb_holds(f, e->d_name, &held) != RV_OK || !held)
             continue;
         if (n + 1 >= cap) {
             char **grown = rv_calloc(cap * 2, sizeof *grown);
@@ -305,15 +306,15 @@ static rv_status rv_fs_list(void *self, char ***names, size_t *count)
  * file is still the one our last write produced (a writer in another process, or a rewrite we
  * did not log, makes the answer "not known"). The touched rows' current vectors are read from
  * the file. */
-static rv_status rv_fs_changes(void *self, const char *collection, const rv_ident *since, rv_changes *out,
+static rv_status rv_fsb_changes(void *self, const char *collection, const rv_ident *since, rv_changes *out,
                                bool *known)
 {
-    rv_fs *f = self;
+    rv_fsb *f = self;
     *known = false;
     if (!since->opaque || !since->text)
         return RV_OK;
     rv_status st;
-    char *path = rv_fs_path(f, collection, &st);
+    char *path = rv_fsb_path(f, collection, &st);
     if (!path)
         return st;
     pthread_mutex_lock(&f->write_lock);
@@ -378,7 +379,7 @@ done:
 
 /* Under write_lock, after a committed write of path: logs its ids under the file's new
  * generation (best effort: without a log entry the next cache update pulls). */
-static void rv_fs_note(rv_fs *f, const char *collection, const char *path, const int64_t *ids, size_t n)
+static void rv_fsb_note(rv_fsb *f, const char *collection, const char *path, const int64_t *ids, size_t n)
 {
     rv_changelog *log = rv_strmap_get(&f->logs, collection, strlen(collection));
     if (!log && (log = rv_calloc(1, sizeof *log)) != NULL &&
@@ -400,10 +401,10 @@ static void rv_fs_note(rv_fs *f, const char *collection, const char *path, const
     rv_changelog_note(log, 0, now, ids, n);
 }
 
-static const rv_backend_ops rv_fs_ops = {rv_fs_ident, rv_fs_pull, rv_fs_holds, rv_fs_list, rv_fs_destroy,
-                                         rv_fs_changes};
+static const rv_backend_ops rv_fsb_ops = {rv_fsb_ident, rv_fsb_pull, rv_fsb_holds, rv_fsb_list, rv_fsb_destroy,
+                                         rv_fsb_changes};
 
-rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out)
+rv_status rv_fsb_new(const char *name, const char *root, rv_backend **out)
 {
     if (!root || !*root)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "FsBackend needs a root directory");
@@ -413,7 +414,7 @@ rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out
     char *canon = realpath(root, NULL); /* libc allocation, copied below */
     if (!canon)
         return rv_fail(RV_ERR_IO, "cannot resolve '%s': %s", root, strerror(errno));
-    rv_fs *f = rv_calloc(1, sizeof *f);
+    rv_fsb *f = rv_calloc(1, sizeof *f);
     if (f) {
         f->root = rv_strdup(canon);
         f->name = rv_strdup(name ? name : "");
@@ -427,7 +428,7 @@ rv_status rv_fs_backend_new(const char *name, const char *root, rv_backend **out
         }
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     }
-    return rv_backend_new(name, &rv_fs_ops, f, out);
+    return rv_backend_new(name, &rv_fsb_ops, f, out);
 }
 
 /* ---- writes ----------------------------------------------------------------------------- */
@@ -474,7 +475,7 @@ static rv_status rv_ruvec1_write(const char *path, const rv_table *t)
 
 /* Loads the collection's file into t (an empty table of dim `dim` when the file is missing and
  * create is set). */
-static rv_status rv_fs_load_table(rv_fs *f, const char *path, const char *collection, bool create,
+static rv_status rv_fsb_load_table(rv_fsb *f, const char *path, const char *collection, bool create,
                                   uint32_t dim, rv_table *t)
 {
     int fd = -1;
@@ -500,23 +501,23 @@ static rv_status rv_fs_load_table(rv_fs *f, const char *path, const char *collec
     return st;
 }
 
-static rv_status rv_fs_of(rv_backend *b, const char *collection, rv_fs **f, char **path)
+static rv_status rv_fsb_of(rv_backend *b, const char *collection, rv_fsb **f, char **path)
 {
-    *f = rv_backend_impl(b, &rv_fs_ops);
+    *f = rv_backend_impl(b, &rv_fsb_ops);
     *path = NULL;
     if (!*f)
         return rv_fail(RV_ERR_INVALID_ARGUMENT, "backend '%s' is not an FsBackend", rv_backend_name(b));
     rv_status st;
-    *path = rv_fs_path(*f, collection, &st);
+    *path = rv_fsb_path(*f, collection, &st);
     return st;
 }
 
-rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids,
+rv_status rv_fsb_upsert(rv_backend *b, const char *collection, const int64_t *ids,
                        const float *vectors, size_t n, uint32_t dim)
 {
-    rv_fs *f;
+    rv_fsb *f;
     char *path;
-    rv_status st = rv_fs_of(b, collection, &f, &path);
+    rv_status st = rv_fsb_of(b, collection, &f, &path);
     if (st == RV_OK && (dim == 0 || dim > RV_LAKE_MAX_DIM))
         st = rv_fail(RV_ERR_INVALID_ARGUMENT, "dim must be 1..%u, not %u", RV_LAKE_MAX_DIM, dim);
     if (st != RV_OK) {
@@ -529,9 +530,9 @@ rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids
     }
     pthread_mutex_lock(&f->write_lock);
     rv_table t;
-    if ((st = rv_fs_load_table(f, path, collection, true, dim, &t)) == RV_OK) {
+    if ((st = rv_fsb_load_table(f, path, collection, true, dim, &t)) == RV_OK) {
         if ((st = rv_table_upsert(&t, ids, vectors, n, dim)) == RV_OK && (st = rv_ruvec1_write(path, &t)) == RV_OK)
-            rv_fs_note(f, collection, path, ids, n);
+            rv_fsb_note(f, collection, path, ids, n);
         rv_table_free(&t);
     }
     pthread_mutex_unlock(&f->write_lock);
@@ -539,22 +540,22 @@ rv_status rv_fs_upsert(rv_backend *b, const char *collection, const int64_t *ids
     return st;
 }
 
-rv_status rv_fs_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
+rv_status rv_fsb_delete(rv_backend *b, const char *collection, const int64_t *ids, size_t n,
                        size_t *removed)
 {
-    rv_fs *f;
+    rv_fsb *f;
     char *path;
     *removed = 0;
-    rv_status st = rv_fs_of(b, collection, &f, &path);
+    rv_status st = rv_fsb_of(b, collection, &f, &path);
     if (st != RV_OK) {
         rv_free(path);
         return st;
     }
     pthread_mutex_lock(&f->write_lock);
     rv_table t;
-    if ((st = rv_fs_load_table(f, path, collection, false, 0, &t)) == RV_OK) {
+    if ((st = rv_fsb_load_table(f, path, collection, false, 0, &t)) == RV_OK) {
         if ((*removed = rv_table_delete(&t, ids, n)) > 0 && (st = rv_ruvec1_write(path, &t)) == RV_OK)
-            rv_fs_note(f, collection, path, ids, n);
+            rv_fsb_note(f, collection, path, ids, n);
         rv_table_free(&t);
     }
     pthread_mutex_unlock(&f->write_lock);
@@ -562,11 +563,11 @@ rv_status rv_fs_delete(rv_backend *b, const char *collection, const int64_t *ids
     return st;
 }
 
-rv_status rv_fs_drop(rv_backend *b, const char *collection)
+rv_status rv_fsb_drop(rv_backend *b, const char *collection)
 {
-    rv_fs *f;
+    rv_fsb *f;
     char *path;
-    rv_status st = rv_fs_of(b, collection, &f, &path);
+    rv_status st = rv_fsb_of(b, collection, &f, &path);
     if (st == RV_OK) {
         pthread_mutex_lock(&f->write_lock);
         rv_changelog *log = rv_strmap_del(&f->logs, collection, strlen(collection));

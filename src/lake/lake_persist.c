@@ -1,6 +1,7 @@
 /*
  * lake_persist.c — what RuLake writes to disk: bundles (publish, refresh), saved cache entries
- * (warm restart), and sessions saving their entries to cache_dir.
+ * (warm restart), and sessions: the entries a session has searched, retained and pinned (an
+ * unchanged snapshot: no in-place update while pinned), saved to cache_dir on close.
  *
  * A saved entry is a directory with index.rvx (our checksummed index file: codes, originals and
  * the real 64-bit ids, so warming neither re-encodes nor loses ids) and table.rulake.json (the
@@ -14,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "base/hash.h"
-#include "lake/cache.h"
+#include "lake/lake_internal.h"
 
 rv_status rv_lake_key_dirname(const char *backend, const char *collection, char *out, size_t cap)
 {
@@ -251,6 +252,52 @@ rv_status rv_lake_refresh_from_bundle_dir(rv_lake *L, const char *backend, const
     }
     pthread_mutex_unlock(&L->mu);
     rv_bundle_clear(&bundle);
+    return RV_OK;
+}
+
+rv_entry *rv_session_find(rv_lake_session *s, rv_key *key)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (s->keys[i] == key)
+            return s->entries[i];
+    return NULL;
+}
+
+rv_status rv_session_add_locked(rv_lake_session *s, rv_key *key, rv_entry *e)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        rv_key **keys = rv_calloc(cap, sizeof *keys);
+        rv_entry **entries = rv_calloc(cap, sizeof *entries);
+        if (!keys || !entries) {
+            rv_free(keys);
+            rv_free(entries);
+            return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+        }
+        if (s->n) {
+            memcpy(keys, s->keys, s->n * sizeof *keys);
+            memcpy(entries, s->entries, s->n * sizeof *entries);
+        }
+        rv_free(s->keys);
+        rv_free(s->entries);
+        s->keys = keys;
+        s->entries = entries;
+        s->cap = cap;
+    }
+    rv_entry_retain(e);
+    e->pins++; /* the caller waited for any update to end: the snapshot stays as it is */
+    s->keys[s->n] = key;
+    s->entries[s->n++] = e;
+    return RV_OK;
+}
+
+rv_status rv_lake_session_open(rv_lake *L, rv_lake_session **out)
+{
+    rv_lake_session *s = rv_calloc(1, sizeof *s);
+    if (!s)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    s->lake = L;
+    *out = s;
     return RV_OK;
 }
 

@@ -13,9 +13,8 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 
+#include "base/rng.h"
 #include "lake/table.h"
 
 typedef struct rv_local {
@@ -24,16 +23,6 @@ typedef struct rv_local {
     uint64_t tag, counter;
     char *name;
 } rv_local;
-
-uint64_t rv_random_u64(void)
-{
-    uint64_t v = 0;
-    if (getrandom(&v, sizeof v, 0) == (ssize_t)sizeof v)
-        return v;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ((uint64_t)ts.tv_sec * 1000000007u) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&v;
-}
 
 static void rv_local_free_table(void *ctx, const char *key, size_t len, void *value)
 {

@@ -12,10 +12,8 @@
  * one of its generations (then the cache updates its index instead of pulling everything). One
  * record per write: the generation the write produced (num, or text for opaque generations) and
  * the ids it upserted or deleted. At most RV_CHANGELOG_MAX_IDS ids and RV_CHANGELOG_MAX_WRITES
- * records are kept; the oldest go first, and a generation whose record went is answered "not
- * known" (the cache then pulls). Not thread-safe (backends lock around it). */
-#define RV_CHANGELOG_MAX_IDS 65536u
-#define RV_CHANGELOG_MAX_WRITES 4096u
+ * records are kept (ruvector/lake.h); the oldest go first, and a generation whose record went
+ * is answered "not known" (the cache then pulls). Not thread-safe (backends lock around it). */
 
 typedef struct rv_changelog_rec {
     uint64_t num;

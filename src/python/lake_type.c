@@ -192,7 +192,7 @@ static int rv_local_init(PyObject *obj, PyObject *args, PyObject *kwds)
     return rv_backend_init_common((rv_py_backend *)obj, s, b);
 }
 
-static int rv_fs_init(PyObject *obj, PyObject *args, PyObject *kwds)
+static int rv_fsb_init(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     rv_module_state *st = rv_state_of(obj);
     static char *kw[] = {"name", "root", NULL};
@@ -213,7 +213,7 @@ static int rv_fs_init(PyObject *obj, PyObject *args, PyObject *kwds)
         return -1;
     rv_backend *b = NULL;
     rv_status s;
-    RV_NOGIL(s = rv_fs_backend_new(name, PyBytes_AS_STRING(root), &b););
+    RV_NOGIL(s = rv_fsb_new(name, PyBytes_AS_STRING(root), &b););
     rv_py_backend *self = (rv_py_backend *)obj;
     self->is_fs = 1;
     Py_XSETREF(self->root, PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(root)));
@@ -263,7 +263,7 @@ static PyObject *rv_backend_upsert(PyObject *obj, PyObject *const *args, Py_ssiz
         PyErr_Format(st->ArgumentError, "got %zd ids for %zd vectors", ids.n, m.rows);
     } else {
         rv_status s;
-        RV_NOGIL(s = self->is_fs ? rv_fs_upsert(self->b, coll, ids.data, m.data, (size_t)m.rows, (uint32_t)m.cols)
+        RV_NOGIL(s = self->is_fs ? rv_fsb_upsert(self->b, coll, ids.data, m.data, (size_t)m.rows, (uint32_t)m.cols)
                                  : rv_local_upsert(self->b, coll, ids.data, m.data, (size_t)m.rows, (uint32_t)m.cols););
         ret = s == RV_OK ? Py_NewRef(Py_None) : rv_py_raise(st, s);
     }
@@ -287,7 +287,7 @@ static PyObject *rv_backend_delete(PyObject *obj, PyObject *const *args, Py_ssiz
         return NULL;
     size_t removed = 0;
     rv_status s;
-    RV_NOGIL(s = self->is_fs ? rv_fs_delete(self->b, coll, ids.data, (size_t)ids.n, &removed)
+    RV_NOGIL(s = self->is_fs ? rv_fsb_delete(self->b, coll, ids.data, (size_t)ids.n, &removed)
                              : rv_local_delete(self->b, coll, ids.data, (size_t)ids.n, &removed););
     rv_py_ids_release(&ids);
     return s == RV_OK ? PyLong_FromSize_t(removed) : rv_py_raise(st, s);
@@ -301,7 +301,7 @@ static PyObject *rv_backend_drop_impl(PyObject *obj, PyObject *arg)
     if (rv_backend_ready(st, self) < 0 || rv_py_str_get(st, arg, "collection", &coll) < 0)
         return NULL;
     rv_status s;
-    RV_NOGIL(s = self->is_fs ? rv_fs_drop(self->b, coll) : rv_local_drop(self->b, coll););
+    RV_NOGIL(s = self->is_fs ? rv_fsb_drop(self->b, coll) : rv_local_drop(self->b, coll););
     return s == RV_OK ? Py_NewRef(Py_None) : rv_py_raise(st, s);
 }
 
@@ -387,7 +387,7 @@ static PyGetSetDef rv_local_getset[] = {
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyGetSetDef rv_fs_getset[] = {
+static PyGetSetDef rv_fsb_getset[] = {
     {"name", rv_backend_name_get, NULL, "The backend's unique name.", NULL},
     {"root", rv_backend_root_get, NULL, "The directory holding one ruvec1 file per collection.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
@@ -1406,12 +1406,12 @@ static PyType_Slot rv_local_slots[] = {
     {0, NULL},
 };
 
-static PyType_Slot rv_fs_slots[] = {
+static PyType_Slot rv_fsb_slots[] = {
     {Py_tp_doc, (void *)"FsBackend(*, name='fs', root)\n--\n\nOne upstream ruvec1 file per collection under root."
                         "\n\nSame methods as LocalBackend; every write is an atomic rewrite of the collection's "
                         "file."},
-    {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_fs_init}, {Py_tp_dealloc, rv_backend_dealloc},
-    {Py_tp_methods, rv_backend_methods}, {Py_tp_getset, rv_fs_getset}, {Py_tp_repr, rv_backend_repr},
+    {Py_tp_new, PyType_GenericNew}, {Py_tp_init, rv_fsb_init}, {Py_tp_dealloc, rv_backend_dealloc},
+    {Py_tp_methods, rv_backend_methods}, {Py_tp_getset, rv_fsb_getset}, {Py_tp_repr, rv_backend_repr},
     {0, NULL},
 };
 
@@ -1435,8 +1435,8 @@ static PyType_Slot rv_session_slots[] = {
 
 static PyType_Spec rv_local_spec = {"ruvector.LocalBackend", sizeof(rv_py_backend), 0,
                                     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, rv_local_slots};
-static PyType_Spec rv_fs_spec = {"ruvector.FsBackend", sizeof(rv_py_backend), 0,
-                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, rv_fs_slots};
+static PyType_Spec rv_fsb_spec = {"ruvector.FsBackend", sizeof(rv_py_backend), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE, rv_fsb_slots};
 static PyType_Spec rv_lake_spec = {"ruvector._RuLake", sizeof(rv_py_lake), 0,
                                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, rv_lake_slots};
 static PyType_Spec rv_session_spec = {"ruvector.LakeSession", sizeof(rv_py_session), 0,
@@ -1446,7 +1446,7 @@ static PyType_Spec rv_session_spec = {"ruvector.LakeSession", sizeof(rv_py_sessi
 int rv_py_lake_types_init(PyObject *module, rv_module_state *st)
 {
     st->LocalBackendType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &rv_local_spec, NULL);
-    st->FsBackendType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &rv_fs_spec, NULL);
+    st->FsBackendType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &rv_fsb_spec, NULL);
     st->LakeType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &rv_lake_spec, NULL);
     st->SessionType = (PyTypeObject *)PyType_FromModuleAndSpec(module, &rv_session_spec, NULL);
     if (!st->LocalBackendType || !st->FsBackendType || !st->LakeType || !st->SessionType)

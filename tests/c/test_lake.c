@@ -153,14 +153,14 @@ static void test_fs_names(const char *dir)
 {
     const char *bad[] = {"", ".", "..", "a/b", "a\\b", "c:d", "x\ny", "\x7f", "../etc/passwd", "/abs", ".hidden"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_MSG(rv_fs_check_name(bad[i]) == RV_ERR_INVALID_ARGUMENT, "name %zu", i);
-    CHECK(rv_fs_check_name("docs.v2") == RV_OK);
+        CHECK_MSG(rv_fsb_check_name(bad[i]) == RV_ERR_INVALID_ARGUMENT, "name %zu", i);
+    CHECK(rv_fsb_check_name("docs.v2") == RV_OK);
     rv_backend *b = NULL;
-    CHECK(rv_fs_backend_new("disk", dir, &b) == RV_OK);
+    CHECK(rv_fsb_new("disk", dir, &b) == RV_OK);
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     int64_t ids[2] = {5, -6};
-    CHECK(rv_fs_upsert(b, "../escape", ids, v, 2, 4) == RV_ERR_INVALID_ARGUMENT);
-    CHECK(rv_fs_upsert(b, "docs", ids, v, 2, 4) == RV_OK);
+    CHECK(rv_fsb_upsert(b, "../escape", ids, v, 2, 4) == RV_ERR_INVALID_ARGUMENT);
+    CHECK(rv_fsb_upsert(b, "docs", ids, v, 2, 4) == RV_OK);
     char **names;
     size_t n;
     CHECK(rv_backend_list(b, &names, &n) == RV_OK && n == 1 && strcmp(names[0], "docs") == 0);
@@ -178,7 +178,7 @@ static void test_fs_names(const char *dir)
     CHECK(rv_lake_search(L, NULL, NULL, "docs", v, 1, 4, 2, 4, hit, sc, NULL, &kk, &bn, NULL) == RV_OK && kk == 2);
     for (int64_t id = 100; id < 103; id++) {
         float far[4] = {(float)id, 0, 0, 0};
-        CHECK(rv_fs_upsert(b, "docs", &id, far, 1, 4) == RV_OK);
+        CHECK(rv_fsb_upsert(b, "docs", &id, far, 1, 4) == RV_OK);
         CHECK(rv_lake_search(L, NULL, NULL, "docs", far, 1, 4, 1, 4, hit, sc, NULL, &kk, &bn, NULL) == RV_OK);
         CHECK(kk == 1 && hit[0] == id && sc[0] == 0.0f);
     }
@@ -186,8 +186,8 @@ static void test_fs_names(const char *dir)
     CHECK(st.pulls >= 1 && st.primes >= 1 && st.misses == 4);
     rv_lake_destroy(L);
     size_t removed = 0;
-    CHECK(rv_fs_delete(b, "docs", ids, 1, &removed) == RV_OK && removed == 1);
-    CHECK(rv_fs_drop(b, "docs") == RV_OK && rv_fs_drop(b, "docs") == RV_ERR_LAKE);
+    CHECK(rv_fsb_delete(b, "docs", ids, 1, &removed) == RV_OK && removed == 1);
+    CHECK(rv_fsb_drop(b, "docs") == RV_OK && rv_fsb_drop(b, "docs") == RV_ERR_LAKE);
     rv_backend_release(b);
 }
 
