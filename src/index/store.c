@@ -1,6 +1,7 @@
 /* index/store.c — see store.h. */
 #include "base/internal.h"
 #include "base/kernels.h"
+#include "base/soa.h"
 #include "index/store.h"
 
 /* Rows per progress report / cancellation check. */
@@ -38,29 +39,14 @@ rv_status rv_store_reserve(rv_store *s, size_t total)
         return rv_fail(RV_ERR_NO_MEMORY, "%zu rows of dim %u overflow the address space", cap, s->dim);
     if (!s->retain)
         vec_bytes = norm_bytes = 0;
-    int64_t *ids = rv_alloc(id_bytes);
-    float *vectors = s->retain ? rv_alloc(vec_bytes) : NULL;
-    float *norms = s->retain ? rv_alloc(norm_bytes) : NULL;
-    if (!ids || (s->retain && (!vectors || !norms))) {
-        rv_free(ids);
-        rv_free(vectors);
-        rv_free(norms);
+    rv_soa_col cols[3] = {{s->ids, sizeof(int64_t)}, {s->vectors, (size_t)s->dim * sizeof(float)},
+                          {s->norms, sizeof(float)}};
+    if (!rv_soa_grow(cols, s->retain ? 3 : 1, s->n, cap))
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory growing to %zu rows of dim %u (%zu bytes)",
                        cap, s->dim, vec_bytes + id_bytes + norm_bytes);
-    }
-    if (s->n) {
-        memcpy(ids, s->ids, s->n * sizeof(int64_t));
-        if (s->retain) {
-            memcpy(vectors, s->vectors, s->n * s->dim * sizeof(float));
-            memcpy(norms, s->norms, s->n * sizeof(float));
-        }
-    }
-    rv_free(s->ids);
-    rv_free(s->vectors);
-    rv_free(s->norms);
-    s->ids = ids;
-    s->vectors = vectors;
-    s->norms = norms;
+    s->ids = cols[0].data;
+    s->vectors = s->retain ? cols[1].data : NULL;
+    s->norms = s->retain ? cols[2].data : NULL;
     s->cap = cap;
     return RV_OK;
 }

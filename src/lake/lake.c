@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/soa.h"
 #include "lake/lake_internal.h"
 
 uint64_t rv_now_ms(void)
@@ -138,14 +139,11 @@ rv_status rv_lake_register(rv_lake *L, rv_backend *b)
             st = rv_fail(RV_ERR_LAKE, "a backend named '%s' is already registered", rv_backend_name(b));
     if (st == RV_OK && L->nbackends == L->backends_cap) {
         size_t cap = L->backends_cap ? L->backends_cap * 2 : 4;
-        rv_backend **grown = rv_calloc(cap, sizeof *grown);
-        if (!grown) {
+        rv_soa_col col = {L->backends, sizeof *L->backends};
+        if (!rv_soa_grow(&col, 1, L->nbackends, cap)) {
             st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
         } else {
-            if (L->nbackends)
-                memcpy(grown, L->backends, L->nbackends * sizeof *grown);
-            rv_free(L->backends);
-            L->backends = grown;
+            L->backends = col.data;
             L->backends_cap = cap;
         }
     }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "base/hash.h"
+#include "base/soa.h"
 #include "lake/lake_internal.h"
 
 rv_status rv_lake_key_dirname(const char *backend, const char *collection, char *out, size_t cap)
@@ -267,21 +268,11 @@ rv_status rv_session_add_locked(rv_lake_session *s, rv_key *key, rv_entry *e)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
-        rv_key **keys = rv_calloc(cap, sizeof *keys);
-        rv_entry **entries = rv_calloc(cap, sizeof *entries);
-        if (!keys || !entries) {
-            rv_free(keys);
-            rv_free(entries);
+        rv_soa_col cols[2] = {{s->keys, sizeof *s->keys}, {s->entries, sizeof *s->entries}};
+        if (!rv_soa_grow(cols, 2, s->n, cap))
             return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
-        }
-        if (s->n) {
-            memcpy(keys, s->keys, s->n * sizeof *keys);
-            memcpy(entries, s->entries, s->n * sizeof *entries);
-        }
-        rv_free(s->keys);
-        rv_free(s->entries);
-        s->keys = keys;
-        s->entries = entries;
+        s->keys = cols[0].data;
+        s->entries = cols[1].data;
         s->cap = cap;
     }
     rv_entry_retain(e);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/soa.h"
 #include "lake/table.h"
 
 void rv_table_init(rv_table *t, uint32_t dim)
@@ -26,24 +27,14 @@ static rv_status rv_table_grow(rv_table *t, size_t need)
 {
     if (need <= t->cap)
         return RV_OK;
-    size_t cap = t->cap ? t->cap : 64, bytes;
+    size_t cap = t->cap ? t->cap : 64;
     while (cap < need)
         cap *= 2;
-    int64_t *ids = rv_alloc(cap * sizeof *ids);
-    float *vecs = rv_mul3(cap, t->dim, sizeof(float), &bytes) ? rv_alloc(bytes) : NULL;
-    if (!ids || !vecs) {
-        rv_free(ids);
-        rv_free(vecs);
+    rv_soa_col cols[2] = {{t->ids, sizeof *t->ids}, {t->vecs, (size_t)t->dim * sizeof(float)}};
+    if (!rv_soa_grow(cols, 2, t->n, cap))
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory growing a collection to %zu rows", need);
-    }
-    if (t->n) {
-        memcpy(ids, t->ids, t->n * sizeof *ids);
-        memcpy(vecs, t->vecs, t->n * t->dim * sizeof(float));
-    }
-    rv_free(t->ids);
-    rv_free(t->vecs);
-    t->ids = ids;
-    t->vecs = vecs;
+    t->ids = cols[0].data;
+    t->vecs = cols[1].data;
     t->cap = cap;
     return RV_OK;
 }
@@ -202,12 +193,9 @@ void rv_changelog_note(rv_changelog *log, uint64_t num, const char *text, const 
     bool ok = !text || copy;
     if (ok && log->nrecs == log->recs_cap) {
         size_t cap = log->recs_cap ? log->recs_cap * 2 : 16;
-        rv_changelog_rec *grown = rv_alloc(cap * sizeof *grown);
-        if ((ok = grown != NULL)) {
-            if (log->nrecs)
-                memcpy(grown, log->recs, log->nrecs * sizeof *grown);
-            rv_free(log->recs);
-            log->recs = grown;
+        rv_soa_col col = {log->recs, sizeof *log->recs};
+        if ((ok = rv_soa_grow(&col, 1, log->nrecs, cap))) {
+            log->recs = col.data;
             log->recs_cap = cap;
         }
     }
@@ -215,12 +203,9 @@ void rv_changelog_note(rv_changelog *log, uint64_t num, const char *text, const 
         size_t cap = log->ids_cap ? log->ids_cap : 256;
         while (cap < log->nids + n)
             cap *= 2;
-        int64_t *grown = rv_alloc(cap * sizeof *grown);
-        if ((ok = grown != NULL)) {
-            if (log->nids)
-                memcpy(grown, log->ids, log->nids * sizeof *grown);
-            rv_free(log->ids);
-            log->ids = grown;
+        rv_soa_col col = {log->ids, sizeof *log->ids};
+        if ((ok = rv_soa_grow(&col, 1, log->nids, cap))) {
+            log->ids = col.data;
             log->ids_cap = cap;
         }
     }
