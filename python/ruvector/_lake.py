@@ -131,6 +131,11 @@ class BackendAdapter(abc.ABC):
         return None
 
 
+# {option: (default, min, max)}: the DEFAULT/MIN/MAX triples of ruvector/lake.h, exported by
+# the extension so the builder and the C glue check the same ranges.
+_LIMITS: dict[str, tuple[float, float, float]] = _ruvector._lake_limits
+
+
 class RuLakeBuilder:
     """Collects RuLake options; ``build()`` makes the lake. Each setter checks its value at
     once and returns the builder, so the calls chain."""
@@ -146,25 +151,29 @@ class RuLakeBuilder:
         self._options[name] = value
         return self
 
+    def _limited(self, name: str, value: int) -> RuLakeBuilder:
+        _, low, high = _LIMITS[name]
+        return self._int(name, value, int(low), int(high))
+
     def rerank_factor(self, value: int) -> RuLakeBuilder:
         """Candidates reranked per hit, 1..1024 (default 20); part of the witness."""
-        return self._int("rerank_factor", value, 1, 1024)
+        return self._limited("rerank_factor", value)
 
     def rotation_seed(self, value: int) -> RuLakeBuilder:
         """The RaBitQ rotation seed, 0..2**63-1 (default 42); part of the witness."""
-        return self._int("rotation_seed", value, 0, 2**63 - 1)
+        return self._limited("rotation_seed", value)
 
     def max_cache_entries(self, value: int) -> RuLakeBuilder:
         """At most this many cached indexes (least recently used go first; default unbounded)."""
-        return self._int("max_cache_entries", value, 1, 2**63 - 1)
+        return self._limited("max_cache_entries", value)
 
     def max_cache_bytes(self, value: int) -> RuLakeBuilder:
         """At most this many bytes of cached indexes (LRU; default unbounded)."""
-        return self._int("max_cache_bytes", value, 1, 2**63 - 1)
+        return self._limited("max_cache_bytes", value)
 
     def eventual_ttl_ms(self, value: int) -> RuLakeBuilder:
         """Under Consistency.EVENTUAL, re-check a key at most this often (default 1000 ms)."""
-        return self._int("eventual_ttl_ms", value, 0, 2**63 - 1)
+        return self._limited("eventual_ttl_ms", value)
 
     def consistency(self, value: Consistency) -> RuLakeBuilder:
         """Consistency.FRESH (default), EVENTUAL or STALE; plain ints and strings are refused."""
@@ -190,8 +199,9 @@ class RuLakeBuilder:
         change re-primes, as a BackendAdapter always does). Default 0.1, range 0.0..1.0."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _ruvector.ArgumentTypeError(f"reprime_fraction must be a float, not {type(value).__name__}")
-        if not 0.0 <= value <= 1.0:
-            raise _ruvector.ArgumentError(f"reprime_fraction must be in 0.0..1.0, not {value}")
+        _, low, high = _LIMITS["reprime_fraction"]
+        if not low <= value <= high:
+            raise _ruvector.ArgumentError(f"reprime_fraction must be in {low}..{high}, not {value}")
         self._options["reprime_fraction"] = float(value)
         return self
 

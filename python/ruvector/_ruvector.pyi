@@ -425,6 +425,10 @@ class _RuLake:
 
 def _witness(data_ref: str, dim: int, rotation_seed: int, rerank_factor: int, generation: int | str, /) -> str: ...
 def _bundle_read(dir: PathLike, /) -> dict[str, Any]: ...
+# The lake's DEFAULT/MIN/MAX triples (ruvector/lake.h) by option name; RuLakeBuilder checks ranges
+# against them: rerank_factor, rotation_seed, max_cache_entries, max_cache_bytes, eventual_ttl_ms
+# (ints) and reprime_fraction (floats).
+_lake_limits: dict[str, tuple[float, float, float]]
 def _drain_async(loop: asyncio.AbstractEventLoop, /) -> None: ...
 
 # ---- embeddings (embed_type.c) ----------------------------------------------------------------------

@@ -170,10 +170,85 @@ PyObject *rv_py_async_submit(rv_module_state *st, PyObject *owner, rv_py_async *
 /* embed_type.c */
 int rv_py_embed_types_init(PyObject *module, rv_module_state *st);
 
-/* lake_type.c / adapter.c */
+/* ---- the lake glue (lake_type.c, lake_backend_type.c, lake_session_type.c, lake_call.c,
+ * adapter.c) ---- */
+
+/* LocalBackend and FsBackend. */
+typedef struct rv_py_backend {
+    PyObject_HEAD
+    rv_backend *b;
+    int is_fs;
+    PyObject *root; /* FsBackend: the root as given */
+} rv_py_backend;
+
+/* ruvector._RuLake. */
+typedef struct rv_py_lake {
+    PyObject_HEAD
+    rv_lake *lake;
+    PyObject *weakrefs;
+} rv_py_lake;
+
+/* ruvector.LakeSession. */
+typedef struct rv_py_session {
+    PyObject_HEAD
+    rv_py_lake *owner; /* strong */
+    rv_lake_session *s; /* NULL once closed */
+} rv_py_session;
+
+/* lake_type.c: creates the four lake types (calling the two inits below) and the module's
+ * _lake_limits, _witness and _bundle_read. */
 int rv_py_lake_types_init(PyObject *module, rv_module_state *st);
+int rv_py_lake_backend_types_init(PyObject *module, rv_module_state *st);
+int rv_py_lake_session_type_init(PyObject *module, rv_module_state *st);
 /* ruvector._lake attribute `name` (borrowed from the cached module), or NULL with exception. */
 PyObject *rv_py_lake_attr(rv_module_state *st, const char *name);
+/* A (backend, collection) tuple of str (both borrowed from key). */
+int rv_py_key_get(rv_module_state *st, PyObject *key, const char **backend, const char **collection);
+/* rv_py_str_get, with None or a missing argument giving *out = NULL. */
+int rv_py_opt_str(rv_module_state *st, PyObject *obj, const char *what, const char **out);
+/* A directory argument (str or os.PathLike) as a new bytes reference, or NULL with exception. */
+PyObject *rv_py_dir_arg(rv_module_state *st, PyObject *obj);
+/* Sets the exception for a failed lake call with message msg. A BackendError from a
+ * BackendAdapter chains the exception the adapter raised (__cause__), looked up by the backend
+ * named in the message ("backend 'NAME': ..."). Returns NULL. GIL held. */
+PyObject *rv_py_lake_set_error(rv_module_state *st, rv_lake *lake, rv_status status, const char *msg);
+/* rv_py_lake_set_error with the thread's last message. */
+PyObject *rv_py_lake_raise(rv_module_state *st, rv_lake *lake, rv_status status);
+
+/* lake_call.c: one search of a lake or session (session NULL: none), sync with the GIL released
+ * or submitted to the pool (returns the awaitable). owner is the Python object the method was
+ * called on (kept alive by async calls). */
+enum { RV_OP_ONE, RV_OP_BATCH, RV_OP_FED };
+PyObject *rv_py_lake_sync(PyObject *owner, rv_lake *lake, rv_lake_session *session, int op, const char *fname,
+                          PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *rv_py_lake_submit(PyObject *owner, rv_lake *lake, rv_lake_session *session, int op, const char *fname,
+                            PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);
+
+#define RV_FAST(fn) (PyCFunction)(void (*)(void))(fn), METH_FASTCALL | METH_KEYWORDS
+/* A one-argument method that takes its argument by position or by keyword. */
+#define RV_ONE_ARG(fn, impl, pyname, kw)                                                              \
+    static PyObject *fn(PyObject *obj, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)   \
+    {                                                                                               \
+        static const char *const names_[] = {kw, NULL};                                             \
+        PyObject *a_[1];                                                                            \
+        if (rv_py_parse(rv_state_of(obj), pyname, args, nargs, kwnames, names_, 1, 1, a_) < 0)      \
+            return NULL;                                                                            \
+        return impl(obj, a_[0]);                                                                    \
+    }
+#define RV_LAKE_SEARCH_ONE_DOC                                                                                      \
+    "search_one($self, /, collection, query, k=10, *, backend=None, progress=None)\n--\n\nThe k nearest "         \
+    "vectors of one collection to query, as LakeHit(backend, collection, id, score), nearest first, scores "      \
+    "exact squared L2.\n\nbackend=None: the one registered backend holding the collection (none or several "      \
+    "raise LakeError naming them). Checks freshness per the lake's consistency, and primes the key (or updates "  \
+    "it in place) when it is stale. progress: True or a callable(done, total) reporting a prime."
+#define RV_LAKE_SEARCH_BATCH_DOC                                                                                    \
+    "search_batch($self, /, collection, queries, k=10, *, backend=None, progress=None)\n--\n\nsearch_one for "   \
+    "every row of an (m, dim) float32 array, with one freshness check for the whole call; a list of m lists."
+#define RV_LAKE_SEARCH_FED_DOC                                                                                      \
+    "search_federated($self, /, collection, query, k=10, *, backends=None)\n--\n\nSearches the collection on "    \
+    "every backend holding it (or the named ones) in parallel and merges by score, ties by backend name then id."
+
+/* adapter.c */
 /* A C backend calling a Python BackendAdapter (GIL re-acquired in every callback). */
 rv_status rv_py_adapter_backend_new(PyObject *adapter, const char *name, rv_backend **out);
 /* The exception an adapter backend raised that became (a part of) message, as a new reference
