@@ -199,6 +199,42 @@ void rv_lake_names(rv_backend **bs, size_t n, char *buf, size_t cap)
         snprintf(buf, cap, "none");
 }
 
+/* The one backend of bs[0..n) holding collection, retained in *out (none or several: LAKE
+ * naming them; *out stays NULL on every error). holds() runs without mu. */
+static rv_status rv_lake_holder(rv_backend **bs, size_t n, const char *collection, rv_backend **out)
+{
+    rv_status st = RV_OK;
+    size_t holders = 0;
+    char held[512] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < n && st == RV_OK; i++) {
+        bool h = false;
+        if ((st = rv_backend_holds(bs[i], collection, &h)) != RV_OK || !h)
+            continue;
+        if (!*out) {
+            *out = bs[i];
+            rv_backend_retain(*out);
+        }
+        holders++;
+        if (at + 4 < sizeof held)
+            at += (size_t)snprintf(held + at, sizeof held - at, "%s'%s'", holders > 1 ? ", " : "",
+                                   rv_backend_name(bs[i]));
+    }
+    if (st == RV_OK && holders == 0) {
+        char names[512];
+        rv_lake_names(bs, n, names, sizeof names);
+        st = rv_fail(RV_ERR_LAKE, "no registered backend holds collection '%s' (registered: %s)", collection, names);
+    } else if (st == RV_OK && holders > 1) {
+        st = rv_fail(RV_ERR_LAKE, "collection '%s' is held by several backends (%s); pass backend= "
+                     "to choose one, or use search_federated", collection, held);
+    }
+    if (st != RV_OK && *out) {
+        rv_backend_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 rv_status rv_lake_resolve(rv_lake *L, const char *name, const char *collection, rv_backend **out)
 {
     *out = NULL;
@@ -233,34 +269,7 @@ rv_status rv_lake_resolve(rv_lake *L, const char *name, const char *collection, 
         *out = bs[0];
         rv_backend_retain(*out);
     } else {
-        size_t holders = 0;
-        char held[512] = "";
-        size_t at = 0;
-        for (size_t i = 0; i < n && st == RV_OK; i++) {
-            bool h = false;
-            if ((st = rv_backend_holds(bs[i], collection, &h)) != RV_OK || !h)
-                continue;
-            if (!*out) {
-                *out = bs[i];
-                rv_backend_retain(*out);
-            }
-            holders++;
-            if (at + 4 < sizeof held)
-                at += (size_t)snprintf(held + at, sizeof held - at, "%s'%s'", holders > 1 ? ", " : "",
-                                       rv_backend_name(bs[i]));
-        }
-        if (st == RV_OK && holders == 0) {
-            rv_lake_names(bs, n, names, sizeof names);
-            st = rv_fail(RV_ERR_LAKE, "no registered backend holds collection '%s' (registered: %s)",
-                         collection, names);
-        } else if (st == RV_OK && holders > 1) {
-            st = rv_fail(RV_ERR_LAKE, "collection '%s' is held by several backends (%s); pass backend= "
-                         "to choose one, or use search_federated", collection, held);
-        }
-        if (st != RV_OK && *out) {
-            rv_backend_release(*out);
-            *out = NULL;
-        }
+        st = rv_lake_holder(bs, n, collection, out);
     }
     rv_release_backends(bs, n);
     return st;

@@ -107,6 +107,66 @@ static int rv_fed_cmp(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* The federated targets into targets (nt of them): the named backends, each once (unknown: LAKE
+ * naming the registered ones; twice: INVALID_ARGUMENT), or with none named every backend of
+ * `all` holding the collection (none: LAKE). */
+static rv_status rv_fed_targets(rv_backend **all, size_t nall, const char *const *backends, size_t nbackends,
+                                const char *collection, rv_backend **targets, size_t *nt)
+{
+    rv_status st = RV_OK;
+    char names[512];
+    *nt = 0;
+    if (nbackends) {
+        for (size_t i = 0; i < nbackends && st == RV_OK; i++) {
+            rv_backend *b = NULL;
+            for (size_t j = 0; j < nall && !b; j++)
+                if (strcmp(rv_backend_name(all[j]), backends[i]) == 0)
+                    b = all[j];
+            if (!b) {
+                rv_lake_names(all, nall, names, sizeof names);
+                return rv_fail(RV_ERR_LAKE, "no backend named '%s' is registered (registered: %s)", backends[i], names);
+            }
+            for (size_t j = 0; j < *nt; j++)
+                if (targets[j] == b)
+                    st = rv_fail(RV_ERR_INVALID_ARGUMENT, "backend '%s' is listed twice", backends[i]);
+            targets[(*nt)++] = b;
+        }
+        return st;
+    }
+    for (size_t j = 0; j < nall && st == RV_OK; j++) {
+        bool h = false;
+        if ((st = rv_backend_holds(all[j], collection, &h)) == RV_OK && h)
+            targets[(*nt)++] = all[j];
+    }
+    if (st == RV_OK && *nt == 0) {
+        rv_lake_names(all, nall, names, sizeof names);
+        st = rv_fail(RV_ERR_LAKE, "no registered backend holds collection '%s' (registered: %s)", collection, names);
+    }
+    return st;
+}
+
+/* Merges the targets' hits (j->counts[t] in rows of stride k) into out: the best k by score,
+ * then backend name, then id. Errors: NO_MEMORY. */
+static rv_status rv_fed_merge(const rv_fed_job *j, size_t nt, rv_lake_hit *out, size_t *count)
+{
+    size_t total = 0, k = j->k;
+    for (size_t t = 0; t < nt; t++)
+        total += j->counts[t];
+    rv_fed_hit *hits = rv_alloc((total ? total : 1) * sizeof *hits);
+    if (!hits)
+        return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
+    size_t at = 0;
+    for (size_t t = 0; t < nt; t++)
+        for (size_t i = 0; i < j->counts[t]; i++)
+            hits[at++] = (rv_fed_hit){j->scores[t * k + i], rv_backend_name(j->targets[t]), j->ids[t * k + i]};
+    qsort(hits, total, sizeof *hits, rv_fed_cmp);
+    *count = rv_min(k, total);
+    for (size_t i = 0; i < *count; i++)
+        out[i] = (rv_lake_hit){hits[i].backend, hits[i].id, hits[i].score};
+    rv_free(hits);
+    return RV_OK;
+}
+
 rv_status rv_lake_search_federated(rv_lake *L, rv_lake_session *session,
                                    const char *const *backends, size_t nbackends,
                                    const char *collection, const float *query, uint32_t dim,
@@ -127,35 +187,7 @@ rv_status rv_lake_search_federated(rv_lake *L, rv_lake_session *session,
         rv_release_backends(all, nall);
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory");
     }
-    if (nbackends) {
-        for (size_t i = 0; i < nbackends && st == RV_OK; i++) {
-            rv_backend *b = NULL;
-            for (size_t j = 0; j < nall && !b; j++)
-                if (strcmp(rv_backend_name(all[j]), backends[i]) == 0)
-                    b = all[j];
-            if (!b) {
-                char names[512];
-                rv_lake_names(all, nall, names, sizeof names);
-                st = rv_fail(RV_ERR_LAKE, "no backend named '%s' is registered (registered: %s)", backends[i], names);
-                break;
-            }
-            for (size_t j = 0; j < nt; j++)
-                if (targets[j] == b)
-                    st = rv_fail(RV_ERR_INVALID_ARGUMENT, "backend '%s' is listed twice", backends[i]);
-            targets[nt++] = b;
-        }
-    } else {
-        for (size_t j = 0; j < nall && st == RV_OK; j++) {
-            bool h = false;
-            if ((st = rv_backend_holds(all[j], collection, &h)) == RV_OK && h)
-                targets[nt++] = all[j];
-        }
-        if (st == RV_OK && nt == 0) {
-            char names[512];
-            rv_lake_names(all, nall, names, sizeof names);
-            st = rv_fail(RV_ERR_LAKE, "no registered backend holds collection '%s' (registered: %s)", collection, names);
-        }
-    }
+    st = rv_fed_targets(all, nall, backends, nbackends, collection, targets, &nt);
     rv_fed_job j = {L, session, targets, collection, query, dim, k, NULL, NULL, NULL, NULL, NULL};
     if (st == RV_OK) {
         j.ids = rv_alloc(nt * k * sizeof *j.ids);
@@ -172,25 +204,8 @@ rv_status rv_lake_search_federated(rv_lake *L, rv_lake_session *session,
             if (j.status[t] != RV_OK)
                 st = rv_fail(j.status[t], "%s", j.messages[t]);
     }
-    if (st == RV_OK) {
-        size_t total = 0;
-        for (size_t t = 0; t < nt; t++)
-            total += j.counts[t];
-        rv_fed_hit *hits = rv_alloc((total ? total : 1) * sizeof *hits);
-        if (!hits) {
-            st = rv_fail(RV_ERR_NO_MEMORY, "out of memory");
-        } else {
-            size_t at = 0;
-            for (size_t t = 0; t < nt; t++)
-                for (size_t i = 0; i < j.counts[t]; i++)
-                    hits[at++] = (rv_fed_hit){j.scores[t * k + i], rv_backend_name(targets[t]), j.ids[t * k + i]};
-            qsort(hits, total, sizeof *hits, rv_fed_cmp);
-            *count = rv_min(k, total);
-            for (size_t i = 0; i < *count; i++)
-                out[i] = (rv_lake_hit){hits[i].backend, hits[i].id, hits[i].score};
-            rv_free(hits);
-        }
-    }
+    if (st == RV_OK)
+        st = rv_fed_merge(&j, nt, out, count);
     rv_free(j.ids);
     rv_free(j.scores);
     rv_free(j.counts);

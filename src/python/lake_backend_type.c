@@ -5,11 +5,10 @@
  *
  * The constructors take keywords only (a positional name gets a message showing the keyword
  * call), so FsBackend(name=..., root=...) cannot be written with its arguments swapped. Writes
- * parse their arrays with the GIL held (rv_py_ids_get / rv_py_matrix_get: C-contiguous
- * buffers, converted once) and run the core call with it released; FsBackend's atomic rewrite
- * may take milliseconds. A backend object holds one reference to its rv_backend; a RuLake it
- * is registered with holds its own, so dropping the Python object never pulls the backend out
- * from under a lake. Rejected: one Python type with a `kind` argument — the two take different
+ * parse their arrays with the GIL held (rv_py_ids_get / rv_py_matrix_get) and run the core
+ * call with it released (FsBackend rewrites a file). A backend object holds one reference to
+ * its rv_backend; a RuLake it is registered with holds its own, so dropping the Python object
+ * never pulls the backend out from under a lake. Rejected: one Python type with a `kind` argument — the two take different
  * arguments and have different attributes (root), and the stubs describe them separately.
  */
 #include "module.h"

@@ -14,9 +14,9 @@
  * by rv_lake_call_free on every path; the parsed arguments (buffers, the backends list, the
  * progress callback) are released by rv_call_args_release once the call ran (sync) or was
  * copied (async: rv_async_own copies the strings and the query into one block the task owns).
- * Sync calls report priming progress and let Ctrl-C cancel a prime or a batch; async calls take
- * no progress= (their callback would run on a worker without the GIL). Rows of a batch have
- * stride kk and counts[q] real hits: padding never reaches Python.
+ * Sync calls report priming progress and let Ctrl-C cancel a prime or a batch; async calls
+ * refuse progress=. Rows of a batch have stride kk and counts[q] real hits: padding never
+ * reaches Python.
  */
 #include "module.h"
 

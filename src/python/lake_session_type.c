@@ -8,8 +8,8 @@
  * __exit__, and dealloc) releases the snapshot with the GIL released, saving the entries to the
  * lake's cache_dir when one is set. The session holds a strong reference to its RuLake, so the
  * lake outlives every open session; a closed session raises LakeError on search. It has no
- * *_async methods: a snapshot is meant for a short burst of related searches on one thread, and
- * the session is not safe to close while a worker used it. Not instantiable from Python.
+ * *_async methods (every search runs through lake_call.c's sync path). Not instantiable from
+ * Python: only lake.session() makes one.
  */
 #include "module.h"
 

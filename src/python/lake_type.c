@@ -152,6 +152,48 @@ static int rv_py_u64_opt(rv_module_state *st, PyObject *obj, const char *what, u
     return 0;
 }
 
+/* RuLake's consistency, pull_on_miss and reprime_fraction options into *p (None or missing:
+ * the default stays). -1 with ArgumentTypeError / ArgumentError naming the option. */
+static int rv_lake_init_modes(rv_module_state *st, PyObject *cons, PyObject *pom, PyObject *frac, rv_lake_params *p)
+{
+    if (cons && cons != Py_None) {
+        PyObject *cls = rv_py_lake_attr(st, "Consistency");
+        if (!cls)
+            return -1;
+        int ok = PyObject_IsInstance(cons, cls);
+        if (ok < 0)
+            return -1;
+        if (!ok) {
+            PyErr_Format(st->ArgumentTypeError, "consistency must be ruvector.Consistency.FRESH, .EVENTUAL or "
+                         ".STALE, not %R", cons);
+            return -1;
+        }
+        p->consistency = (rv_consistency)PyLong_AsLong(cons);
+    }
+    if (pom && pom != Py_None) {
+        if (!PyBool_Check(pom)) {
+            PyErr_Format(st->ArgumentTypeError, "pull_on_miss must be a bool, not %.100s", Py_TYPE(pom)->tp_name);
+            return -1;
+        }
+        p->pull_on_miss = pom == Py_True;
+    }
+    if (frac && frac != Py_None) {
+        if (!PyFloat_Check(frac) && !(PyLong_Check(frac) && !PyBool_Check(frac))) {
+            PyErr_Format(st->ArgumentTypeError, "reprime_fraction must be a float, not %.100s", Py_TYPE(frac)->tp_name);
+            return -1;
+        }
+        p->reprime_fraction = PyFloat_AsDouble(frac);
+        if (p->reprime_fraction == -1.0 && PyErr_Occurred())
+            return -1;
+        if (!(p->reprime_fraction >= RV_LAKE_REPRIME_FRACTION_MIN && p->reprime_fraction <= RV_LAKE_REPRIME_FRACTION_MAX)) {
+            PyErr_Format(st->ArgumentError, "reprime_fraction must be in %.1f..%.1f, not %R",
+                         RV_LAKE_REPRIME_FRACTION_MIN, RV_LAKE_REPRIME_FRACTION_MAX, frac);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
 {
     rv_module_state *st = rv_state_of(obj);
@@ -183,41 +225,8 @@ static int rv_lake_init(PyObject *obj, PyObject *args, PyObject *kwds)
     if (rv_py_u64_opt(st, ttl, "eventual_ttl_ms", RV_LAKE_EVENTUAL_TTL_MS_MIN, RV_LAKE_EVENTUAL_TTL_MS_MAX,
                       &p.eventual_ttl_ms) < 0)
         return -1;
-    if (cons && cons != Py_None) {
-        PyObject *cls = rv_py_lake_attr(st, "Consistency");
-        if (!cls)
-            return -1;
-        int ok = PyObject_IsInstance(cons, cls);
-        if (ok < 0)
-            return -1;
-        if (!ok) {
-            PyErr_Format(st->ArgumentTypeError, "consistency must be ruvector.Consistency.FRESH, .EVENTUAL or "
-                         ".STALE, not %R", cons);
-            return -1;
-        }
-        p.consistency = (rv_consistency)PyLong_AsLong(cons);
-    }
-    if (pom && pom != Py_None) {
-        if (!PyBool_Check(pom)) {
-            PyErr_Format(st->ArgumentTypeError, "pull_on_miss must be a bool, not %.100s", Py_TYPE(pom)->tp_name);
-            return -1;
-        }
-        p.pull_on_miss = pom == Py_True;
-    }
-    if (frac && frac != Py_None) {
-        if (!PyFloat_Check(frac) && !(PyLong_Check(frac) && !PyBool_Check(frac))) {
-            PyErr_Format(st->ArgumentTypeError, "reprime_fraction must be a float, not %.100s", Py_TYPE(frac)->tp_name);
-            return -1;
-        }
-        p.reprime_fraction = PyFloat_AsDouble(frac);
-        if (p.reprime_fraction == -1.0 && PyErr_Occurred())
-            return -1;
-        if (!(p.reprime_fraction >= RV_LAKE_REPRIME_FRACTION_MIN && p.reprime_fraction <= RV_LAKE_REPRIME_FRACTION_MAX)) {
-            PyErr_Format(st->ArgumentError, "reprime_fraction must be in %.1f..%.1f, not %R",
-                         RV_LAKE_REPRIME_FRACTION_MIN, RV_LAKE_REPRIME_FRACTION_MAX, frac);
-            return -1;
-        }
-    }
+    if (rv_lake_init_modes(st, cons, pom, frac, &p) < 0)
+        return -1;
     PyObject *dir_bytes = NULL;
     if (dir && dir != Py_None) {
         if (!(dir_bytes = rv_py_dir_arg(st, dir)))
