@@ -61,7 +61,7 @@ rv_status rv_backend_list(rv_backend *b, char ***names, size_t *count)
     return b->ops->list(b->self, names, count);
 }
 
-/* Used by lake.c. */
+/* Used by the lake (lake_prime.c, lake_update.c). */
 rv_status rv_backend_ident(rv_backend *b, const char *collection, rv_ident *out)
 {
     memset(out, 0, sizeof *out);
