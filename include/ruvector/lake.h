@@ -205,8 +205,8 @@ typedef enum rv_consistency {
  * seed, entry and byte bounds and TTL take any value in C; their MIN/MAX are the range the
  * Python glue accepts (Python and JSON ints stay exact below 2^63), where None / 0 means
  * unbounded. */
-#define RV_LAKE_RERANK_FACTOR_DEFAULT 20u
-#define RV_LAKE_RERANK_FACTOR_MIN 1u
+#define RV_LAKE_RERANK_FACTOR_DEFAULT RV_RERANK_FACTOR_DEFAULT_PLUS /* the lake builds RABITQ_PLUS */
+#define RV_LAKE_RERANK_FACTOR_MIN RV_RERANK_FACTOR_MIN
 #define RV_LAKE_RERANK_FACTOR_MAX RV_RERANK_FACTOR_MAX
 #define RV_LAKE_ROTATION_SEED_DEFAULT 42u
 #define RV_LAKE_ROTATION_SEED_MIN 0u
