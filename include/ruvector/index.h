@@ -6,7 +6,8 @@
  * or one of the RaBitQ family) is chosen at creation and recorded in saved files.
  *
  * Threading: every function is safe to call concurrently on the same handle. Searches share a
- * read lock; add/remove take the write lock. rv_index_destroy must not race other calls.
+ * read lock; add/remove take the write lock. The release of the last holder must not race
+ * other calls.
  * Ownership: input arrays are borrowed for the duration of the call; outputs go to caller
  * buffers or come with their own destructor.
  */
@@ -85,21 +86,20 @@ rv_index_params rv_index_params_default(rv_index_kind kind);
 typedef struct rv_index rv_index;
 
 /* Creates an empty index of dimension dim (1..RV_INDEX_MAX_DIM); params NULL = defaults.
- * A RaBitQ index created empty trains its lists on its first add. *out owns it; free with
- * rv_index_destroy. Errors: INVALID_ARGUMENT, NO_MEMORY. */
+ * A RaBitQ index created empty trains its lists on its first add. *out holds the one reference;
+ * drop it with rv_index_release. Errors: INVALID_ARGUMENT, NO_MEMORY. */
 rv_status rv_index_create(rv_index_kind kind, uint32_t dim, const rv_index_params *params,
                           rv_index **out);
 
 /* The parameters the index was built with. */
 rv_index_params rv_index_params_of(const rv_index *idx);
 
-/* Frees the index and everything it owns. NULL is a no-op. */
-void rv_index_destroy(rv_index *idx);
-
-/* Reference counting: rv_index_retain adds a holder; rv_index_destroy drops one and frees the
- * index with the last. rv_index_freeze makes add/remove fail with BUSY from then on (for indexes
+/* An index is reference counted (a cache and its searches share it): rv_index_retain adds a
+ * holder, rv_index_release drops one and frees the index and everything it owns with the last
+ * (NULL is a no-op). rv_index_freeze makes add/remove fail with BUSY from then on (for indexes
  * shared by a cache); it cannot be undone. Never fail. */
 void rv_index_retain(rv_index *idx);
+void rv_index_release(rv_index *idx);
 void rv_index_freeze(rv_index *idx);
 bool rv_index_frozen(const rv_index *idx);
 

@@ -297,7 +297,7 @@ rv_status rv_lake_invalidate(rv_lake *lake, const char *backend, const char *col
 /* Copies the key's current witness into out; false when the key is not primed. */
 bool rv_lake_witness_of(rv_lake *lake, const char *backend, const char *collection,
                         char out[RV_WITNESS_HEX + 1]);
-/* The key's cached index, retained (rv_index_destroy it; it is frozen), or NULL. */
+/* The key's cached index, retained (rv_index_release it; it is frozen), or NULL. */
 rv_index *rv_lake_cached_index(rv_lake *lake, const char *backend, const char *collection);
 /* Whether idx is an index the cache currently serves. */
 bool rv_lake_holds_index(rv_lake *lake, const rv_index *idx);

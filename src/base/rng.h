@@ -4,7 +4,8 @@
  * xoshiro256** (Blackman & Vigna, 2018) seeded through splitmix64, so any 64-bit seed (0
  * included) gives a well-mixed state. Gaussians by the Marsaglia polar method in double. The
  * stream is part of our file-format determinism: same seed, same library build => same bytes.
- * (Bit-compatibility with upstream's ChaCha12 + ziggurat is not a goal; see rabitq.md.)
+ * (Bit-compatibility with upstream's ChaCha12 + ziggurat is not a goal: index files store the
+ * rotation itself, so nothing needs to replay upstream's stream; docs/design/file-formats.md.)
  *
  * rv_random_u64 is the one unseeded source: fresh bits from the OS for identities that must
  * differ between processes (LocalBackend's generation tag, FsBackend's file nonce), never for

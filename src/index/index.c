@@ -82,7 +82,7 @@ void rv_index_freeze(rv_index *idx) { atomic_store(&idx->frozen, true); }
 
 bool rv_index_frozen(const rv_index *idx) { return atomic_load(&idx->frozen); }
 
-void rv_index_destroy(rv_index *idx)
+void rv_index_release(rv_index *idx)
 {
     if (!idx || atomic_fetch_sub(&idx->refs, 1) != 1)
         return;
@@ -125,7 +125,7 @@ rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params
     int64_t *own_ids = NULL;
     if (!ids && n) {
         if (!(own_ids = rv_alloc(n * sizeof(int64_t)))) {
-            rv_index_destroy(idx);
+            rv_index_release(idx);
             return rv_fail(RV_ERR_NO_MEMORY, "out of memory for %zu ids", n);
         }
         for (size_t i = 0; i < n; i++)
@@ -135,7 +135,7 @@ rv_status rv_index_build(rv_index_kind kind, uint32_t dim, const rv_index_params
     st = rv_index_append(idx, ids, vectors, n, progress);
     rv_free(own_ids);
     if (st != RV_OK) {
-        rv_index_destroy(idx);
+        rv_index_release(idx);
         return st;
     }
     rv_index_mutated(idx);

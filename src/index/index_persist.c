@@ -380,6 +380,6 @@ rv_status rv_index_load(const char *path, rv_index **out)
         L.idx = NULL;
     }
     rv_container_close(&L.r);
-    rv_index_destroy(L.idx);
+    rv_index_release(L.idx);
     return st;
 }

@@ -26,7 +26,7 @@ struct rv_index {
     atomic_size_t len;
     atomic_uint_fast64_t generation;
     atomic_size_t pins;
-    atomic_uint refs;   /* rv_index_retain / rv_index_destroy */
+    atomic_uint refs;   /* rv_index_retain / rv_index_release */
     atomic_bool frozen; /* rv_index_freeze: add/remove refused */
     rv_index_params params;
     rv_store store;

@@ -1,5 +1,5 @@
 /*
- * rbpx_import.c — reads upstream ruvector-rabitq's "rbpx0001" v1 file (reference §8): a seed-
+ * rbpx_import.c — reads upstream ruvector-rabitq's "rbpx0001" v1 file (docs/design/file-formats.md): a seed-
  * replay format holding the build inputs (dim, seed, rerank_factor, u32 ids, f32 vectors), no
  * checksum. We rebuild a RABITQ_PLUS index from them with our own encoder (upstream's codes are
  * SimHash codes without correction factors; they are not reusable).

@@ -58,7 +58,7 @@ void rv_entry_release(rv_entry *e)
 {
     if (!e || atomic_fetch_sub(&e->refs, 1) != 1)
         return;
-    rv_index_destroy(e->index);
+    rv_index_release(e->index);
     rv_bundle_clear(&e->ident);
     rv_free(e);
 }

@@ -88,7 +88,7 @@ rv_status rv_lake_load_entry(rv_lake *L, const char *dir, const char *expect, rv
         if (st == RV_OK)
             idx = NULL;
     }
-    rv_index_destroy(idx);
+    rv_index_release(idx);
     rv_free(index_path);
     rv_bundle_clear(&b);
     return st;

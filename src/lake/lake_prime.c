@@ -107,7 +107,7 @@ rv_status rv_lake_prime(rv_lake *L, rv_backend *b, const char *collection, rv_id
     rv_bundle bundle;
     rv_bundle_from_ident(L, id, p.dim ? p.dim : rv_index_dim(idx), w, &bundle);
     if ((st = rv_entry_new(idx, &bundle, out)) != RV_OK) {
-        rv_index_destroy(idx);
+        rv_index_release(idx);
         rv_bundle_clear(&bundle);
     }
     return st;

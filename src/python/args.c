@@ -2,7 +2,7 @@
  * args.c — argument parsing for METH_FASTCALL methods, and the two array arguments every index
  * call takes: float32 matrices and int64 id vectors.
  *
- * Policy (python-surface.md): a buffer must already be C-contiguous float32 — it is used in
+ * Policy (docs/design/architecture.md, "Inputs"): a buffer must already be C-contiguous float32 — it is used in
  * place, never silently copied; anything else raises with the fix in the message. Lists and
  * tuples are accepted and copied through NumPy (documented as slower).
  */

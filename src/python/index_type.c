@@ -94,7 +94,7 @@ static PyObject *rv_wrap(PyTypeObject *cls, rv_index *idx)
 {
     rv_py_index *self = (rv_py_index *)cls->tp_alloc(cls, 0);
     if (!self) {
-        rv_index_destroy(idx);
+        rv_index_release(idx);
         return NULL;
     }
     self->idx = idx;
@@ -120,7 +120,7 @@ static void rv_index_dealloc(PyObject *obj)
     PyTypeObject *tp = Py_TYPE(obj);
     if (self->weakrefs)
         PyObject_ClearWeakRefs(obj);
-    rv_index_destroy(self->idx);
+    rv_index_release(self->idx);
     tp->tp_free(obj);
     Py_DECREF(tp);
 }
@@ -230,7 +230,7 @@ static PyObject *rv_index_load_m(PyObject *cls_obj, PyTypeObject *defcls, PyObje
         PyErr_Format(st->PersistError, "'%s' holds a %s, not a %s; load it with ruvector.%s.load", cpath,
                      rv_kind_name(got), rv_kind_name(want), rv_kind_name(got));
         Py_DECREF(path);
-        rv_index_destroy(idx);
+        rv_index_release(idx);
         return NULL;
     }
     Py_DECREF(path);

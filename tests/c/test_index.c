@@ -70,7 +70,7 @@ static void test_search_vs_oracle(void)
         CHECK(rv_index_search(idx, q, m, d, k, NULL, k, bi, bs, NULL, &kk) == RV_OK);
         CHECK(memcmp(oi, bi, sizeof oi) == 0);
         CHECK(memcmp(os, bs, sizeof os) == 0);
-        rv_index_destroy(idx);
+        rv_index_release(idx);
         rv_free(x);
         rv_free(q);
         rv_free(ids);
@@ -155,9 +155,9 @@ static void test_mutation_and_errors(void)
     CHECK(rv_index_equal(a, b));
     CHECK(rv_index_remove(b, 0) == RV_OK);
     CHECK(!rv_index_equal(a, b));
-    rv_index_destroy(a);
-    rv_index_destroy(b);
-    rv_index_destroy(idx);
+    rv_index_release(a);
+    rv_index_release(b);
+    rv_index_release(idx);
 }
 
 static int cancel_at_second(void *ctx, uint64_t done, uint64_t total)
@@ -186,7 +186,7 @@ static void test_cancel(void)
     CHECK(rv_index_add(idx, ids, x, n, d, &p) == RV_ERR_CANCELLED);
     CHECK(rv_index_len(idx) == 0 && !rv_index_contains(idx, 0));
     CHECK(rv_index_add(idx, ids, x, n, d, NULL) == RV_OK); /* nothing half-added remains */
-    rv_index_destroy(idx);
+    rv_index_release(idx);
     rv_free(ids);
     rv_free(x);
 }
@@ -208,7 +208,7 @@ static void test_check(void)
         for (int64_t id = 0; id < 40; id += 3)
             CHECK(rv_index_remove(idx, id) == RV_OK);
         CHECK(rv_index_check(idx) == RV_OK);
-        rv_index_destroy(idx);
+        rv_index_release(idx);
     }
     /* Planted faults, one at a time, each on a fresh RaBitQ Plus index. */
     for (int fault = 0; fault < 7; fault++) {
@@ -239,7 +239,7 @@ static void test_check(void)
         }
         CHECK(rv_index_check(idx) == RV_ERR_INTERNAL);
         CHECK(strstr(rv_last_error(), want) != NULL);
-        rv_index_destroy(idx);
+        rv_index_release(idx);
     }
     rv_free(x);
 }

@@ -169,14 +169,14 @@ static void test_hostile_rabitq(const char *dir)
             CHECK_MSG(st == RV_ERR_FORMAT && strstr(rv_last_error(), cases[c].want), "kind %d case %zu (%s): %s: %s",
                       (int)kinds[kk], c, cases[c].want, rv_status_name(st), rv_last_error());
             if (st == RV_OK)
-                rv_index_destroy(b);
+                rv_index_release(b);
         }
         /* The helper itself: an identity edit gives a file that loads and equals the index. */
         edit_u32_arg same = {0, 0};
         CHECK(recontain(good, bad, RV_FOURCC('N', 'O', 'N', 'E'), edit_u32, &same, 0) == RV_OK);
         CHECK(rv_index_load(bad, &b) == RV_OK && rv_index_equal(a, b));
-        rv_index_destroy(b);
-        rv_index_destroy(a);
+        rv_index_release(b);
+        rv_index_release(a);
     }
     unlink(good);
     unlink(bad);
@@ -206,7 +206,7 @@ void test_persist(void)
     CHECK(rv_index_search(a, x + 2 * d, 1, d, 7, NULL, 7, i1, s1, NULL, &k1) == RV_OK);
     CHECK(rv_index_search(b, x + 2 * d, 1, d, 7, NULL, 7, i2, s2, NULL, &k2) == RV_OK);
     CHECK(k1 == k2 && memcmp(i1, i2, sizeof i1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
-    rv_index_destroy(b);
+    rv_index_release(b);
 
     /* Saving the same index twice gives identical bytes. */
     size_t len = 0, len2 = 0;
@@ -223,7 +223,7 @@ void test_persist(void)
         rv_status st = rv_index_load(bad, &b);
         CHECK_MSG(st == RV_ERR_FORMAT, "truncated to %zu: %s", cut, rv_status_name(st));
         if (st == RV_OK)
-            rv_index_destroy(b);
+            rv_index_release(b);
     }
     /* Every single-bit flip. */
     for (size_t byte = 0; byte < len; byte++)
@@ -233,7 +233,7 @@ void test_persist(void)
             rv_status st = rv_index_load(bad, &b);
             CHECK_MSG(st == RV_ERR_FORMAT, "flip byte %zu bit %d: %s", byte, bit, rv_status_name(st));
             if (st == RV_OK)
-                rv_index_destroy(b);
+                rv_index_release(b);
             orig[byte] ^= (unsigned char)(1u << bit);
         }
     /* Appended garbage. */
@@ -290,7 +290,7 @@ void test_persist(void)
         CHECK(rv_index_save(m, path) == RV_OK);
         CHECK(rv_index_load(path, &m2) == RV_OK);
         CHECK(rv_index_equal(m, m2));
-        rv_index_destroy(m2);
+        rv_index_release(m2);
         rv_container_reader r;
         CHECK(rv_container_open(&r, path, RV_FOURCC('I', 'D', 'X', '1')) == RV_OK);
         CHECK(r.payload_version == 2);
@@ -312,7 +312,7 @@ void test_persist(void)
         CHECK(strstr(rv_last_error(), "FAC1") != NULL);
         for (size_t i = 0; i < kept; i++)
             rv_free((void *)keep[i].data);
-        rv_index_destroy(m);
+        rv_index_release(m);
 
         /* ... and a 1-bit index does not take sign factors it never writes. */
         rv_index_params p1 = rv_index_params_default(RV_INDEX_RABITQ);
@@ -335,7 +335,7 @@ void test_persist(void)
         CHECK(strstr(rv_last_error(), "sign-code factors") != NULL);
         for (size_t i = 0; i < kept; i++)
             rv_free((void *)keep[i].data);
-        rv_index_destroy(m);
+        rv_index_release(m);
     }
 
     test_hostile_rabitq(dir);
@@ -345,7 +345,7 @@ void test_persist(void)
     CHECK(rv_index_load(dir, &b) == RV_ERR_FORMAT);
     CHECK(rv_index_save(a, "/nonexistent/dir/x.rvx") == RV_ERR_IO);
     rv_free(orig);
-    rv_index_destroy(a);
+    rv_index_release(a);
     unlink(path);
     unlink(bad);
     rmdir(dir);

@@ -1,5 +1,6 @@
 /*
- * bert.c — the BERT encoder behind rv_embedder (shared/spec/reference/embed-models.md § 1).
+ * bert.c — the BERT encoder behind rv_embedder: sentence-transformers' all-MiniLM-L6-v2 graph
+ * (embeddings, 6 post-LayerNorm layers, mean pooling, L2 normalisation), within 1e-6 of it.
  *
  * Ragged batching: the tokens of every text in a chunk are packed into one [tokens x hidden]
  * matrix, so embeddings, the four projections (QKV fused into one), LayerNorm and GELU run on all
