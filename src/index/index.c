@@ -220,8 +220,8 @@ rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, u
     const rv_progress *progress = params ? params->progress : NULL;
     size_t chunk = m;
     if (progress && progress->fn) {
-        unsigned long long per_query = (unsigned long long)s->n * dim;
-        chunk = rv_max((size_t)(RV_SEARCH_CHUNK_OPS / (per_query ? per_query : 1)), (size_t)RV_SEARCH_CHUNK_MIN);
+        unsigned long long per_query = (unsigned long long)s->n * dim, scale = idx->rq ? 1 : RV_SEARCH_CHUNK_FLAT_SCALE;
+        chunk = rv_max((size_t)(scale * RV_SEARCH_CHUNK_OPS / per_query), (size_t)(scale * RV_SEARCH_CHUNK_MIN));
     }
     for (size_t i0 = 0; st == RV_OK && i0 < m; i0 += chunk) {
         size_t c = rv_min(chunk, m - i0);
