@@ -157,6 +157,8 @@ class RabitqIndex:
         rerank_factor: SupportsIndex | None = None,
         nprobe: SupportsIndex | None = None,
     ) -> list[Hit]: ...
+    # (m, min(k, len)) ids and scores; a row whose search found fewer hits (nprobe) is padded
+    # with id -1 and score +inf.
     def search_batch(
         self,
         queries: MatrixLike,
@@ -230,6 +232,8 @@ class RabitqPlusIndex:
         rerank_factor: SupportsIndex | None = None,
         nprobe: SupportsIndex | None = None,
     ) -> list[Hit]: ...
+    # (m, min(k, len)) ids and scores; a row whose search found fewer hits (nprobe) is padded
+    # with id -1 and score +inf.
     def search_batch(
         self,
         queries: MatrixLike,
@@ -303,6 +307,8 @@ class RabitqAsymIndex:
         rerank_factor: SupportsIndex | None = None,
         nprobe: SupportsIndex | None = None,
     ) -> list[Hit]: ...
+    # (m, min(k, len)) ids and scores; a row whose search found fewer hits (nprobe) is padded
+    # with id -1 and score +inf.
     def search_batch(
         self,
         queries: MatrixLike,

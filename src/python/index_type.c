@@ -758,7 +758,8 @@ RV_PLAIN(rv_index_save_m)
 #define RV_SEARCH_DOC                                                                                         \
     "search($self, /, query, k=10, *, rerank_factor=None, nprobe=None)\n--\n\n"                               \
     "The k nearest neighbours of a (dim,) float32 query, as a list of Hit(id, score).\n\n"                   \
-    "Sorted by score (squared L2, ascending) then id; min(k, len) hits. The query is used in place\n"       \
+    "Sorted by score (squared L2, ascending) then id; min(k, len) hits, fewer only when nprobe stops\n"    \
+    "the scan before k candidates were seen (only real hits are returned). The query is used in place\n"  \
     "(no copy). Lists are visited nearest first until the RaBitQ error bound proves no unvisited\n"          \
     "list can hold a top-k vector; nprobe caps the lists visited. rerank_factor overrides the\n"             \
     "index's for this call (None: the index's). Raises EmptyIndex, DimensionMismatch,\n"                     \
@@ -767,7 +768,8 @@ RV_PLAIN(rv_index_save_m)
     "search_batch($self, /, queries, k=10, *, rerank_factor=None, nprobe=None)\n--\n\n"                       \
     "search() for each row of an (m, dim) float32 array, in parallel on the worker pool.\n\n"                \
     "The queries are used in place and the GIL is released. Returns (ids, scores): int64 and float32\n"     \
-    "arrays of shape (m, min(k, len)); row i equals search(queries[i])."
+    "arrays of shape (m, min(k, len)); row i equals search(queries[i]), padded with id -1 and score\n"   \
+    "+inf when that search returned fewer hits (nprobe)."
 #define RV_RABITQ_METHODS(build_doc)                                                                          \
     {"build", (PyCFunction)(void (*)(void))rv_index_build_m_w, RV_METH | METH_CLASS, build_doc},                \
     {"search", (PyCFunction)(void (*)(void))rv_index_search_m_w, RV_METH, RV_SEARCH_DOC},                       \
