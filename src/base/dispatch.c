@@ -19,6 +19,9 @@
 #include "index/rabitq_kernels.h"
 
 static rv_simd_level rv_level;
+static const rv_kernels *rv_generic;        /* the tables for rv_level, resolved with it, so a */
+static const rv_rabitq_kernels *rv_rabitq;  /* getter on a hot path is one pthread_once check */
+static const rv_nn_kernels *rv_nn;          /* and a load */
 static char rv_note[160];
 static pthread_once_t rv_dispatch_once = PTHREAD_ONCE_INIT;
 
@@ -41,7 +44,7 @@ bool rv_simd_supported(rv_simd_level level)
     return false;
 }
 
-static void rv_dispatch_init(void)
+static void rv_dispatch_decide(void)
 {
     const rv_simd_level best = rv_simd_supported(RV_SIMD_AVX2) ? RV_SIMD_AVX2 : RV_SIMD_SCALAR;
     const char *best_name = best == RV_SIMD_AVX2 ? "avx2" : "scalar";
@@ -59,6 +62,15 @@ static void rv_dispatch_init(void)
         snprintf(rv_note, sizeof rv_note,
                  "RUVECTOR_SIMD=%.40s is not one of scalar, avx2, auto; using %s", want, best_name);
     }
+}
+
+static void rv_dispatch_init(void)
+{
+    rv_dispatch_decide();
+    const bool avx2 = rv_level == RV_SIMD_AVX2;
+    rv_generic = avx2 ? rv_kernels_avx2() : rv_kernels_scalar();
+    rv_rabitq = avx2 ? rv_rabitq_kernels_avx2() : rv_rabitq_kernels_scalar();
+    rv_nn = avx2 ? rv_nn_kernels_avx2() : rv_nn_kernels_scalar();
 }
 
 rv_simd_level rv_simd(void)
@@ -96,16 +108,22 @@ const rv_nn_kernels *rv_nn_kernels_avx2(void)
     return NULL;
 }
 
-const rv_kernels *rv_kernels_get(void) { return rv_simd() == RV_SIMD_AVX2 ? rv_kernels_avx2() : rv_kernels_scalar(); }
+const rv_kernels *rv_kernels_get(void)
+{
+    pthread_once(&rv_dispatch_once, rv_dispatch_init);
+    return rv_generic;
+}
 
 const rv_rabitq_kernels *rv_rabitq_kernels_get(void)
 {
-    return rv_simd() == RV_SIMD_AVX2 ? rv_rabitq_kernels_avx2() : rv_rabitq_kernels_scalar();
+    pthread_once(&rv_dispatch_once, rv_dispatch_init);
+    return rv_rabitq;
 }
 
 const rv_nn_kernels *rv_nn_kernels_get(void)
 {
-    return rv_simd() == RV_SIMD_AVX2 ? rv_nn_kernels_avx2() : rv_nn_kernels_scalar();
+    pthread_once(&rv_dispatch_once, rv_dispatch_init);
+    return rv_nn;
 }
 
 const char *rv_kernel_name(void) { return rv_kernels_get()->name; }
