@@ -50,6 +50,7 @@
 #include "base/internal.h"
 #include "base/kernels.h"
 #include "base/pool.h"
+#include "base/soa.h"
 #include "index/fastscan.h"
 #include "index/kmeans.h"
 #include "index/rabitq.h"
@@ -318,20 +319,11 @@ static rv_status rv_rows_reserve(rv_rabitq *rq, size_t total)
         return RV_OK;
     size_t cap = rq->row_cap + rq->row_cap / 2;
     cap = cap < total ? total : cap;
-    uint32_t *rl = rv_alloc(cap * sizeof(uint32_t)), *rp = rv_alloc(cap * sizeof(uint32_t));
-    if (!rl || !rp) {
-        rv_free(rl);
-        rv_free(rp);
+    rv_soa_col cols[2] = {{rq->row_list, sizeof(uint32_t)}, {rq->row_pos, sizeof(uint32_t)}};
+    if (!rv_soa_grow(cols, 2, rq->row_cap, cap))
         return rv_fail(RV_ERR_NO_MEMORY, "out of memory for %zu rows", cap);
-    }
-    if (rq->row_cap) {
-        memcpy(rl, rq->row_list, rq->row_cap * sizeof(uint32_t));
-        memcpy(rp, rq->row_pos, rq->row_cap * sizeof(uint32_t));
-    }
-    rv_free(rq->row_list);
-    rv_free(rq->row_pos);
-    rq->row_list = rl;
-    rq->row_pos = rp;
+    rq->row_list = cols[0].data;
+    rq->row_pos = cols[1].data;
     rq->row_cap = cap;
     return RV_OK;
 }
