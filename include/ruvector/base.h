@@ -46,10 +46,12 @@ unsigned rv_pool_size(void);
  * size is 1. Returns 0, or -1 when nothing could be queued (no memory or no thread). */
 int rv_pool_submit(void (*fn)(void *ctx, size_t task), void *ctx);
 
-/* Progress of long work (build, add_batch). Called on the calling thread between chunks, never
- * concurrently; return non-zero to cancel, the call then fails with RV_ERR_CANCELLED and leaves
- * no partial result behind. */
-typedef int (*rv_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/* Progress of long work (build, add_batch, embedding, downloads, batch searches). Called on the
+ * calling thread between chunks, never concurrently, with the phase the work is in (a static
+ * label: "k-means", "encode", "search"; NULL when the call has a single phase) and (done, total)
+ * in that phase's units; return non-zero to cancel, the call then fails with RV_ERR_CANCELLED
+ * and leaves no partial result behind. */
+typedef int (*rv_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 typedef struct rv_progress {
     rv_progress_fn fn;  /* NULL: no reporting */
     void *ctx;

@@ -148,7 +148,7 @@ static int rv_http_xferinfo_cb(void *ctx, curl_off_t total, curl_off_t now, curl
     const rv_http_request *q = x->req;
     if ((q->cancel && q->cancel(q->cancel_ctx) != 0) ||
         (q->progress && q->progress->fn && total > 0 &&
-         q->progress->fn(q->progress->ctx, (uint64_t)now, (uint64_t)total) != 0)) {
+         q->progress->fn(q->progress->ctx, NULL, (uint64_t)now, (uint64_t)total) != 0)) {
         x->cancelled = 1;
         return 1;
     }

@@ -227,7 +227,7 @@ rv_status rv_index_search(const rv_index *idx, const float *queries, size_t m, u
         size_t c = rv_min(chunk, m - i0);
         st = rv_index_search_chunk(idx, queries + i0 * dim, c, kk, params, ids_out + i0 * kk, scores_out + i0 * kk,
                                    counts_out ? counts_out + i0 : NULL);
-        if (st == RV_OK && i0 + c < m && progress && progress->fn && progress->fn(progress->ctx, i0 + c, m) != 0)
+        if (st == RV_OK && i0 + c < m && progress && progress->fn && progress->fn(progress->ctx, "search", i0 + c, m) != 0)
             st = rv_fail(RV_ERR_CANCELLED, "search cancelled after %zu of %zu queries", i0 + c, m);
     }
     pthread_rwlock_unlock((pthread_rwlock_t *)&idx->lock);

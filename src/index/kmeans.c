@@ -144,7 +144,7 @@ rv_status rv_kmeans_train(const float *x, size_t n, uint32_t dim, uint32_t nlist
             used[far] = 1;
             memcpy(c, sample + far * dim, dim * sizeof(float));
         }
-        if (progress && progress->fn && progress->fn(progress->ctx, 0, n) != 0) {
+        if (progress && progress->fn && progress->fn(progress->ctx, "k-means", 0, n) != 0) {
             st = rv_fail(RV_ERR_CANCELLED, "cancelled while training the lists (iteration %u)", it + 1);
             goto done;
         }

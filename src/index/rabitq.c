@@ -524,7 +524,7 @@ static rv_status rv_rabitq_encode(const rv_rabitq *rq, const float *x, size_t n,
             st = rv_fail(RV_ERR_NO_MEMORY, "out of memory encoding");
             goto done;
         }
-        if (progress && progress->fn && progress->fn(progress->ctx, base + count, n) != 0) {
+        if (progress && progress->fn && progress->fn(progress->ctx, "encode", base + count, n) != 0) {
             st = rv_fail(RV_ERR_CANCELLED, "cancelled after %zu of %zu vectors", base + count, n);
             goto done;
         }

@@ -139,7 +139,7 @@ rv_status rv_store_append_finite(rv_store *s, const int64_t *ids, const float *v
             rv_store_compute_norms(s, at, chunk);
         }
         done += chunk;
-        if (progress && progress->fn && progress->fn(progress->ctx, done, n) != 0) {
+        if (progress && progress->fn && progress->fn(progress->ctx, NULL, done, n) != 0) {
             rv_store_unmap_batch(s, ids, n);
             return rv_fail(RV_ERR_CANCELLED, "cancelled after %zu of %zu rows", done, n);
         }

@@ -190,8 +190,6 @@ static PyObject *rv_index_build_m(PyObject *cls_obj, PyTypeObject *defcls, PyObj
     }
     if (rv_py_progress_init(st, a[2], kind == RV_INDEX_FLAT_F32 ? "build" : "encode", &prog) < 0)
         goto done;
-    if (kind != RV_INDEX_FLAT_F32)
-        prog.first_phase = "k-means";
     rv_index *idx = NULL;
     rv_status s;
     RV_NOGIL(s = rv_index_build(kind, (uint32_t)mat.cols, &params, mat.data, have_ids ? ids.data : NULL,
@@ -425,8 +423,6 @@ static PyObject *rv_index_add_batch_m(PyObject *obj, PyTypeObject *defcls, PyObj
     bool flat = rv_index_kind_of(self->idx) == RV_INDEX_FLAT_F32;
     if (rv_py_progress_init(st, a[2], flat ? "add_batch" : "encode", &prog) < 0)
         goto done;
-    if (!flat) /* an index created empty trains its lists on its first add */
-        prog.first_phase = "k-means";
     rv_status s;
     RV_NOGIL(s = rv_index_add(self->idx, ids.data, v.data, (size_t)v.rows, (uint32_t)v.cols, &prog.c));
     if (s != RV_OK)

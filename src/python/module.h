@@ -128,14 +128,12 @@ PyTypeObject *rv_py_hit_type_new(void);
 PyObject *rv_py_hit_new(rv_module_state *st, int64_t id, float score);
 
 /* progress.c — bridges `progress=` (None/False, True, or a callable(done, total)) to the core's
- * rv_progress; also checks for signals so Ctrl-C cancels long work cleanly. desc is the phase
- * label a bar shows; set first_phase after init for work whose (0, total) reports are a phase
- * of their own (k-means training before encoding). */
+ * rv_progress; also checks for signals so Ctrl-C cancels long work cleanly. desc is the label a
+ * bar shows when the core reports no phase of its own. */
 typedef struct rv_py_progress {
     PyObject *callable; /* owned; NULL when only signals are checked */
     int is_bar;         /* callable is a ruvector._progress bar: called (done, total, phase) */
-    const char *phase;  /* the bar's label ("encode", "embed"); static storage */
-    const char *first_phase; /* label of reports with done == 0 ("k-means"), or NULL */
+    const char *phase;  /* the bar's label when the core names none ("build", "embed"); static */
     rv_progress c;
 } rv_py_progress;
 int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv_py_progress *p);

@@ -6,13 +6,13 @@
  * build cleanly — the core then unwinds and frees everything) and call the user's callable.
  * Any exception cancels the work and is re-raised when the call returns.
  * progress=True asks ruvector._progress for a bar (tqdm when installed, plain otherwise), which
- * is told the phase with every report: RaBitQ training reports (0, n) after each k-means
- * iteration, then encoding reports (done, n), so a report with done == 0 belongs to
- * p->first_phase when one is set. A user callable keeps the two-argument (done, total) form.
+ * is told the phase with every report: the core's own ("k-means", then "encode" for a RaBitQ
+ * build), or the call's label when the core's work has a single phase. A user callable keeps
+ * the two-argument (done, total) form.
  */
 #include "module.h"
 
-static int rv_py_progress_fn(void *ctx, uint64_t done, uint64_t total)
+static int rv_py_progress_fn(void *ctx, const char *core_phase, uint64_t done, uint64_t total)
 {
     rv_py_progress *p = ctx;
     PyGILState_STATE g = PyGILState_Ensure();
@@ -20,7 +20,7 @@ static int rv_py_progress_fn(void *ctx, uint64_t done, uint64_t total)
     if (PyErr_CheckSignals() < 0) {
         stop = 1;
     } else if (p->callable) {
-        const char *phase = done == 0 && p->first_phase ? p->first_phase : p->phase;
+        const char *phase = core_phase ? core_phase : p->phase;
         PyObject *r = p->is_bar ? PyObject_CallFunction(p->callable, "KKs", (unsigned long long)done,
                                                         (unsigned long long)total, phase)
                                 : PyObject_CallFunction(p->callable, "KK", (unsigned long long)done,
@@ -38,7 +38,6 @@ int rv_py_progress_init(rv_module_state *st, PyObject *arg, const char *desc, rv
     p->callable = NULL;
     p->is_bar = 0;
     p->phase = desc;
-    p->first_phase = NULL;
     p->c.fn = rv_py_progress_fn;
     p->c.ctx = p;
     if (!arg || arg == Py_None || arg == Py_False)

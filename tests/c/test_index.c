@@ -160,8 +160,9 @@ static void test_mutation_and_errors(void)
     rv_index_release(idx);
 }
 
-static int cancel_at_second(void *ctx, uint64_t done, uint64_t total)
+static int cancel_at_second(void *ctx, const char *phase, uint64_t done, uint64_t total)
 {
+    (void)phase;
     (void)done;
     (void)total;
     return ++*(int *)ctx >= 2;

@@ -470,7 +470,7 @@ rv_status rv_embedder_embed(const rv_embedder *e, const char *const *texts, cons
         if (s == RV_OK)
             s = rv_forward(e, ids, start, len, m, T, out + done * e->hidden);
         done += m;
-        if (s == RV_OK && progress && progress->fn && progress->fn(progress->ctx, done, n) != 0)
+        if (s == RV_OK && progress && progress->fn && progress->fn(progress->ctx, NULL, done, n) != 0)
             s = rv_fail(RV_ERR_CANCELLED, "cancelled after %zu of %zu texts", done, n);
     }
     rv_free(ids);
